@@ -1,0 +1,72 @@
+package config
+
+import (
+	"errors"
+	"time"
+)
+
+// envField binds one QUEUESYNC_* variable to a string or duration field.
+type envField struct {
+	name string
+	str  *string
+	dur  *time.Duration
+}
+
+// envFields lists the variables ApplyEnv reads, bound to the fields of c.
+func (c *Config) envFields() []envField {
+	return []envField{
+		{name: "QUEUESYNC_NODE", str: &c.Node},
+		{name: "QUEUESYNC_AMI_ADDRESS", str: &c.AMI.Address},
+		{name: "QUEUESYNC_AMI_USERNAME", str: &c.AMI.Username},
+		{name: "QUEUESYNC_AMI_SECRET_FILE", str: &c.AMI.SecretFile},
+		{name: "QUEUESYNC_DATABASE_URL", str: &c.Database.URL},
+		{name: "QUEUESYNC_DATABASE_PASSWORD_FILE", str: &c.Database.PasswordFile},
+		{name: "QUEUESYNC_LISTEN", str: &c.Listen},
+		{name: "QUEUESYNC_METRICS_LISTEN", str: &c.MetricsListen},
+		{name: "QUEUESYNC_TLS_CERT_FILE", str: &c.TLS.CertFile},
+		{name: "QUEUESYNC_TLS_KEY_FILE", str: &c.TLS.KeyFile},
+		{name: "QUEUESYNC_TLS_CLIENT_CA_FILE", str: &c.TLS.ClientCAFile},
+		{name: "QUEUESYNC_LOG_FILE", str: &c.LogFile},
+		{name: "QUEUESYNC_HEALTH_INTERVAL", dur: &c.HealthInterval},
+		{name: "QUEUESYNC_MAX_CLOCK_SKEW", dur: &c.MaxClockSkew},
+		{name: "QUEUESYNC_TOMBSTONE_TTL", dur: &c.TombstoneTTL},
+		{name: "QUEUESYNC_SHUTDOWN_TIMEOUT", dur: &c.ShutdownTimeout},
+	}
+}
+
+// EnvVars returns the names of the variables ApplyEnv reads, in the order
+// of the file's fields (for help texts and man pages).
+func EnvVars() []string {
+	var c Config
+	fs := c.envFields()
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.name
+	}
+	return names
+}
+
+// ApplyEnv overrides c's fields with the QUEUESYNC_* variables getenv
+// returns non-empty (see EnvVars; peers are configured only in the file).
+// Durations are Go duration strings. It returns every problem, joined, as
+// *ConfigValidationError naming the variable; fields with good values are
+// applied regardless.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	var errs []error
+	for _, f := range c.envFields() {
+		v := getenv(f.name)
+		switch {
+		case v == "":
+		case f.str != nil:
+			*f.str = v
+		default:
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				errs = append(errs, invalid(f.name, v, ErrBadDuration, "write it like 2s, 1m or 720h"))
+				continue
+			}
+			*f.dur = d
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,83 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// maxSecretSize bounds what ReadSecret accepts.
+const maxSecretSize = 64 << 10
+
+// ReadSecret returns the content of the secret file at path, less one
+// trailing newline (LF or CRLF). Errors name the file and what to do; they
+// never contain the secret.
+func ReadSecret(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, secretError(path, err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return nil, secretError(path, err)
+	}
+	if len(b) > maxSecretSize {
+		return nil, fmt.Errorf("read secret file %s: %w (over %d bytes); point to the file holding only the secret", path, ErrSecretTooLarge, maxSecretSize)
+	}
+	b = bytes.TrimSuffix(b, []byte("\n"))
+	b = bytes.TrimSuffix(b, []byte("\r"))
+	if len(b) == 0 {
+		return nil, fmt.Errorf("read secret file %s: %w; write the secret into it", path, ErrEmptySecret)
+	}
+	return b, nil
+}
+
+// secretError wraps an open or read error of a secret file with advice.
+// The path is named once: a *fs.PathError is unwrapped to its cause.
+func secretError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("read secret file %s: %w; create it holding the secret and chmod 600 it", path, err)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("read secret file %s: %w; make it readable by the user queuesync runs as (chown, chmod 600)", path, err)
+	}
+	return fmt.Errorf("read secret file %s: %w", path, err)
+}
+
+var (
+	dsnPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	urlPassword = regexp.MustCompile(`(://[^:/@]*:)([^@]*)@`)
+)
+
+// RedactURL returns a database URL or key=value DSN with every password
+// (userinfo, password= and sslpassword= parameters) replaced by xxxxx, for
+// error messages and logs.
+func RedactURL(u string) string {
+	if !strings.Contains(u, "://") {
+		return dsnPassword.ReplaceAllString(u, "password=xxxxx")
+	}
+	p, err := url.Parse(u)
+	if err != nil {
+		u = urlPassword.ReplaceAllString(u, "${1}xxxxx@")
+		return dsnPassword.ReplaceAllString(u, "password=xxxxx")
+	}
+	q := p.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			p.RawQuery = q.Encode()
+		}
+	}
+	return p.Redacted()
+}

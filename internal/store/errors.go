@@ -1,0 +1,100 @@
+package store
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Sentinel errors returned (wrapped) by the store.
+var (
+	// ErrNotMigrated means the journal schema is missing or older than this
+	// binary expects; the fix is to run "queuesync migrate".
+	ErrNotMigrated = errors.New("journal schema not migrated")
+	// ErrSchemaTooNew means the database was migrated by a newer queuesync.
+	ErrSchemaTooNew = errors.New("journal schema is newer than this queuesync")
+	// ErrNotFound means no register is stored under the key.
+	ErrNotFound = errors.New("register not found")
+	// ErrLocked means another session holds the named advisory lock.
+	// TryLock itself reports that as ok=false; callers that need an error
+	// (the CLI's "another resync is running") wrap this one.
+	ErrLocked = errors.New("lock held by another session")
+	// ErrInvalidRegister means a register lacks its queue or interface.
+	ErrInvalidRegister = errors.New("invalid register")
+)
+
+// redactedError hides secrets that a wrapped error's text might contain,
+// while keeping the chain for errors.Is and errors.As.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// redact returns err with every occurrence of each secret masked in its text.
+func redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	msg, changed := err.Error(), false
+	for _, s := range secrets {
+		if s != "" && strings.Contains(msg, s) {
+			msg, changed = strings.ReplaceAll(msg, s, "xxxxx"), true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+var (
+	dsnPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	urlPassword = regexp.MustCompile(`(://[^:/@]*:)([^@]*)@`)
+)
+
+// redactURL returns a database URL or key=value DSN with its password masked.
+func redactURL(s string) string {
+	if s == "" {
+		return "(from PG* environment)"
+	}
+	if !strings.Contains(s, "://") {
+		return dsnPassword.ReplaceAllString(s, "password=xxxxx")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		s = urlPassword.ReplaceAllString(s, "${1}xxxxx@")
+		return dsnPassword.ReplaceAllString(s, "password=xxxxx")
+	}
+	q := u.Query()
+	for _, k := range []string{"password", "sslpassword"} {
+		if q.Has(k) {
+			q.Set(k, "xxxxx")
+			u.RawQuery = q.Encode()
+		}
+	}
+	return u.Redacted()
+}
+
+// urlSecrets returns the passwords written in a database URL or DSN, in
+// every spelling an error message might repeat them.
+func urlSecrets(s string) []string {
+	var out []string
+	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1], strings.Trim(m[1], "'"))
+	}
+	for _, m := range urlPassword.FindAllStringSubmatch(s, -1) {
+		out = append(out, m[2])
+		if p, err := url.PathUnescape(m[2]); err == nil {
+			out = append(out, p)
+		}
+	}
+	if u, err := url.Parse(s); err == nil {
+		q := u.Query()
+		out = append(out, q.Get("password"), q.Get("sslpassword"))
+	}
+	return out
+}

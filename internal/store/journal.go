@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// putSQL is the conditional upsert of one register. The shared advisory lock
+// is taken (in a materialized CTE, so before nextval) for the rest of the
+// transaction: Since takes it exclusively, so it never reads while a smaller
+// sequence number is still uncommitted. The WHERE clause is the conflict
+// rule, evaluated by the database: only a strictly newer (stamp, origin),
+// origins compared byte-wise, replaces the row.
+const putSQL = `WITH lk AS MATERIALIZED (
+	SELECT pg_advisory_xact_lock_shared(` + lockKey + `, 0)
+)
+INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
+	present, member_name, state_interface, penalty, paused, paused_reason,
+	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
+	seq, updated_at)
+SELECT $2::text, $3::text, $4::text, $5::text, $6::text,
+	$7::bool, $8::text, $9::text, $10::int, $11::bool, $12::text,
+	$13::bool, $14::text, $15::bigint, $16::bigint, $17::text, $18::bool, $19::text,
+	nextval('queue_sync_seq'), now()
+FROM lk
+ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
+	queue = EXCLUDED.queue, interface = EXCLUDED.interface,
+	present = EXCLUDED.present, member_name = EXCLUDED.member_name,
+	state_interface = EXCLUDED.state_interface, penalty = EXCLUDED.penalty,
+	paused = EXCLUDED.paused, paused_reason = EXCLUDED.paused_reason,
+	ringinuse = EXCLUDED.ringinuse, membership = EXCLUDED.membership,
+	stamp_wall = EXCLUDED.stamp_wall, stamp_logical = EXCLUDED.stamp_logical,
+	origin = EXCLUDED.origin, pending = EXCLUDED.pending, via = EXCLUDED.via,
+	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
+WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
+	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
+RETURNING seq, updated_at`
+
+const getSQL = `SELECT ` + entryColumns + ` FROM attribute_state
+WHERE class = $1 AND queue_key = $2 AND iface_key = $3`
+
+// maxPutAttempts bounds Put's retries when the row that beat it vanished
+// (collected) before it could be read back.
+const maxPutAttempts = 3
+
+// Put writes r if its version (stamp, origin) is newer than the stored one.
+// The comparison is made by the database, so concurrent writers can never
+// regress a register. When r is written, stored is true and cur is the new
+// entry; when it is older than or equal to the stored version, stored is
+// false and cur is the stored entry.
+func (s *Store) Put(ctx context.Context, r state.Register, o PutOptions) (stored bool, cur Entry, err error) {
+	if err := validRegister(r); err != nil {
+		return false, Entry{}, err
+	}
+	for range maxPutAttempts {
+		stored, cur, err = s.putOnce(ctx, r, o)
+		if !errors.Is(err, ErrNotFound) {
+			break
+		}
+	}
+	if err != nil {
+		return false, Entry{}, fmt.Errorf("put %s: %w", r.Key(), err)
+	}
+	return stored, cur, nil
+}
+
+func (s *Store) putOnce(ctx context.Context, r state.Register, o PutOptions) (bool, Entry, error) {
+	e := Entry{Register: r, Pending: o.Pending, Via: o.Via}
+	err := s.db.QueryRow(ctx, putSQL, s.putArgs(r, o)...).Scan(&e.Seq, &e.Updated)
+	if err == nil {
+		return true, e, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return false, Entry{}, err
+	}
+	cur, ok, err := s.get(ctx, r.Key())
+	if err == nil && !ok {
+		err = ErrNotFound
+	}
+	return false, cur, err
+}
+
+func validRegister(r state.Register) error {
+	if strings.TrimSpace(r.Queue) == "" || strings.TrimSpace(r.Interface) == "" {
+		return fmt.Errorf("put %q/%q: %w: queue and interface are required", r.Queue, r.Interface, ErrInvalidRegister)
+	}
+	return nil
+}
+
+// PutMany writes each register as Put does, in one round trip (a pgx
+// batch, one implicit transaction), and returns one result per register, in
+// order. Registers that lose are read back in a second batch, so their
+// Current is the one stored after the whole batch. A register listed twice is
+// applied in order: the later one is stored only if newer.
+func (s *Store) PutMany(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
+	if len(regs) == 0 {
+		return nil, nil
+	}
+	for _, r := range regs {
+		if err := validRegister(r); err != nil {
+			return nil, err
+		}
+	}
+	res, err := s.putBatch(ctx, regs, o)
+	if err != nil {
+		return nil, fmt.Errorf("put %d registers: %w", len(regs), err)
+	}
+	if err := s.readBackLosers(ctx, regs, res); err != nil {
+		return nil, fmt.Errorf("put %d registers: %w", len(regs), err)
+	}
+	return res, nil
+}
+
+func (s *Store) putBatch(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
+	b := &pgx.Batch{}
+	res := make([]PutResult, len(regs))
+	for i, r := range regs {
+		res[i].Current = Entry{Register: r, Pending: o.Pending, Via: o.Via}
+		e := &res[i]
+		b.Queue(putSQL, s.putArgs(r, o)...).QueryRow(func(row pgx.Row) error {
+			err := row.Scan(&e.Current.Seq, &e.Current.Updated)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			e.Stored = err == nil
+			return err
+		})
+	}
+	return res, s.pool.SendBatch(ctx, b).Close()
+}
+
+// readBackLosers replaces the entry of every register that was not stored
+// by the stored one.
+func (s *Store) readBackLosers(ctx context.Context, regs []state.Register, res []PutResult) error {
+	b := &pgx.Batch{}
+	for i := range res {
+		if res[i].Stored {
+			continue
+		}
+		e, k := &res[i].Current, regs[i].Key()
+		b.Queue(getSQL, s.class, k.Queue, k.Interface).QueryRow(func(row pgx.Row) error {
+			cur, err := scanEntry(row)
+			if err != nil {
+				return fmt.Errorf("read back %s: %w", k, err)
+			}
+			*e = cur
+			return nil
+		})
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return s.pool.SendBatch(ctx, b).Close()
+}
+
+// Settle clears the pending flag of key k if its stored version is still v.
+// It does not take a new sequence number: settling is not a change. A key
+// whose version moved on, or that is absent, is left alone.
+func (s *Store) Settle(ctx context.Context, k state.Key, v state.Version) error {
+	_, err := s.db.Exec(ctx, `UPDATE attribute_state SET pending = false, updated_at = now()
+		WHERE class = $1 AND queue_key = $2 AND iface_key = $3
+		AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending`,
+		s.class, k.Queue, k.Interface, v.Stamp.Wall, int64(v.Stamp.Logical), v.Origin)
+	if err != nil {
+		return fmt.Errorf("settle %s: %w", k, err)
+	}
+	return nil
+}
+
+// Get returns the entry stored under k; ok is false when there is none.
+func (s *Store) Get(ctx context.Context, k state.Key) (e Entry, ok bool, err error) {
+	e, ok, err = s.get(ctx, k)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("get %s: %w", k, err)
+	}
+	return e, ok, nil
+}
+
+func (s *Store) get(ctx context.Context, k state.Key) (Entry, bool, error) {
+	e, err := scanEntry(s.db.QueryRow(ctx, getSQL, s.class, k.Queue, k.Interface))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Entry{}, false, nil
+	}
+	return e, err == nil, err
+}
+
+// List returns the entries (tombstones included) of the given queues,
+// matched case-insensitively, or of every queue when queues is empty,
+// ordered by queue key then interface key.
+func (s *Store) List(ctx context.Context, queues []string) ([]Entry, error) {
+	var keys []string
+	for _, q := range queues {
+		keys = append(keys, state.NewKey(q, "").Queue)
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
+		WHERE class = $1 AND ($2::text[] IS NULL OR queue_key = ANY($2))
+		ORDER BY queue_key, iface_key`, s.class, keys)
+	if err != nil {
+		return nil, fmt.Errorf("list journal: %w", err)
+	}
+	es, err := collectEntries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list journal: %w", err)
+	}
+	return es, nil
+}
+
+// ListPending returns the entries whose pending flag is set, in sequence
+// order.
+func (s *Store) ListPending(ctx context.Context) ([]Entry, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
+		WHERE class = $1 AND pending ORDER BY seq`, s.class)
+	if err != nil {
+		return nil, fmt.Errorf("list pending: %w", err)
+	}
+	es, err := collectEntries(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list pending: %w", err)
+	}
+	return es, nil
+}

@@ -1,0 +1,26 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+func TestStartup(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := t.Context()
+	if got, err := s.Startup(ctx); err != nil || !got.IsZero() {
+		t.Fatalf("Startup before SetStartup = %v, %v; want zero", got, err)
+	}
+	for _, want := range []time.Time{
+		time.Date(2026, 11, 25, 4, 0, 0, 0, time.FixedZone("CET", 3600)),
+		time.Date(2026, 11, 26, 1, 2, 3, 456789000, time.UTC),
+	} {
+		if err := s.SetStartup(ctx, want); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Startup(ctx); err != nil || !got.Equal(want) {
+			t.Fatalf("Startup = %v, %v; want %v", got, err, want)
+		}
+	}
+}
