@@ -1,0 +1,41 @@
+package cli
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/queuesync/queuesync/internal/config"
+)
+
+// IOStreams are the command's standard streams. Commands write only here.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+	IsTTY  bool // Out is a terminal: print bordered tables instead of TSV
+}
+
+// StdIO returns the process's standard streams.
+func StdIO() IOStreams {
+	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, IsTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+}
+
+// Deps is what commands need from the outside world, injected so that tests
+// can replace it. Config and Log are set once the config is resolved.
+type Deps struct {
+	IO     IOStreams
+	Now    func() time.Time
+	Getenv func(string) string
+	Config config.Config
+	Log    *slog.Logger
+
+	global globalOptions
+}
+
+func newDeps(io IOStreams) *Deps {
+	return &Deps{IO: io, Now: time.Now, Getenv: os.Getenv, Log: slog.New(slog.DiscardHandler)}
+}

@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newMigrateCmd(d *Deps) *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or upgrade the journal schema in PostgreSQL",
+		Long: `Migrate applies the journal schema (table attribute_state, class queue_sync,
+and queuesync's own tables) embedded in this binary to database.url. It is
+safe to run any number of times and from several nodes at once. The daemon
+runs it at start.
+
+` + exitStatusHelp,
+		Example: `  queuesync migrate --database-url postgres://queuesync@127.0.0.1/cdrdb`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := d.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			n, err := st.Migrate(cmd.Context())
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(d.IO.Out, "journal schema up to date (%d migrations applied)\n", n)
+			return err
+		},
+	}
+}

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// printReport prints a sync run: a summary line, and with -v a table per
+// queue of every difference with the action taken; --json prints outcomes.
+func printReport(d *Deps, r *syncReport, o *syncOptions) error {
+	if o.JSON {
+		return printJSON(d.IO.Out, jsonReport(r))
+	}
+	if o.Verbose > 0 {
+		if err := printTables(d, r, o.Verbose > 1); err != nil {
+			return err
+		}
+	}
+	for name, err := range r.PeerError {
+		fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", name, err)
+	}
+	_, err := fmt.Fprintln(d.IO.Out, summary(r))
+	return err
+}
+
+func summary(r *syncReport) string {
+	counts := map[engine.Result]int{}
+	for _, o := range r.Outcomes {
+		counts[o.Result]++
+	}
+	var parts []string
+	for _, res := range []engine.Result{engine.Journalled, engine.Restored, engine.Applied, engine.Pushed, engine.Stale, engine.Reported, engine.Failed, engine.Skipped} {
+		if n := counts[res]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, res))
+		}
+	}
+	verdict := "in sync"
+	switch {
+	case r.partial():
+		verdict = "partial"
+	case len(parts) > 0 && r.DryRun:
+		verdict = "differences found (dry run: nothing changed)"
+	case len(parts) > 0:
+		verdict = "corrected"
+	}
+	if len(parts) == 0 {
+		parts = []string{"no differences"}
+	}
+	return fmt.Sprintf("%s: %s (%s)", r.Node, verdict, strings.Join(parts, ", "))
+}
+
+var tableHeader = []string{"QUEUE", "MEMBER", "FIELD", "LOCAL", "PEER", "WINNER", "ACTION", "RESULT"}
+
+func printTables(d *Deps, r *syncReport, all bool) error {
+	byQueue := map[string][][]string{}
+	for _, o := range r.Outcomes {
+		if !o.Changed() && !all {
+			continue
+		}
+		q := strings.ToLower(o.Queue)
+		byQueue[q] = append(byQueue[q], outcomeRows(o, r.DryRun)...)
+	}
+	queues := make([]string, 0, len(byQueue))
+	for q := range byQueue {
+		queues = append(queues, q)
+	}
+	sort.Strings(queues)
+	for _, q := range queues {
+		if err := printTable(d.IO, tableHeader, byQueue[q]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// outcomeRows renders one outcome as one row per differing field.
+func outcomeRows(o engine.Outcome, dry bool) [][]string {
+	action := actionNames(o.Actions)
+	if dry && action != "-" {
+		action = "would " + action
+	}
+	result := string(o.Result)
+	if o.Peer != "" {
+		result += " (" + o.Peer + ")"
+	}
+	if o.Err != nil {
+		result += ": " + o.Err.Error()
+	}
+	for _, rep := range o.Reports {
+		result += "; " + rep
+	}
+	local, remote := o.Local, o.Remote
+	if o.Result == engine.Journalled {
+		// The change is live here: show it as local, against the journal.
+		local, remote = o.Winner, o.Local
+	}
+	diffs := state.DiffFields(local, remote, o.Winner)
+	if len(diffs) == 0 {
+		diffs = []state.FieldDiff{{Field: "-", Local: "-", Peer: "-", Winner: "-"}}
+	}
+	rows := make([][]string, 0, len(diffs))
+	for _, f := range diffs {
+		rows = append(rows, []string{o.Queue, o.Interface, f.Field, f.Local, f.Peer, f.Winner, action, result})
+	}
+	return rows
+}
+
+func actionNames(acts []state.Action) string {
+	if len(acts) == 0 {
+		return "-"
+	}
+	names := make([]string, len(acts))
+	for i, a := range acts {
+		names[i] = string(a.Kind)
+	}
+	return strings.Join(names, "+")
+}
+
+type jsonOutcome struct {
+	Queue     string            `json:"queue"`
+	Interface string            `json:"interface"`
+	Peer      string            `json:"peer,omitempty"`
+	Result    engine.Result     `json:"result"`
+	Actions   []string          `json:"actions,omitempty"`
+	Fields    []state.FieldDiff `json:"fields,omitempty"`
+	Reports   []string          `json:"reports,omitempty"`
+	Error     string            `json:"error,omitempty"`
+}
+
+func jsonReport(r *syncReport) any {
+	outs := []jsonOutcome{}
+	for _, o := range r.Outcomes {
+		if !o.Changed() {
+			continue
+		}
+		j := jsonOutcome{Queue: o.Queue, Interface: o.Interface, Peer: o.Peer, Result: o.Result, Reports: o.Reports}
+		for _, a := range o.Actions {
+			j.Actions = append(j.Actions, string(a.Kind))
+		}
+		j.Fields = state.DiffFields(o.Local, o.Remote, o.Winner)
+		if o.Err != nil {
+			j.Error = o.Err.Error()
+		}
+		outs = append(outs, j)
+	}
+	peerErrs := map[string]string{}
+	for n, err := range r.PeerError {
+		peerErrs[n] = err.Error()
+	}
+	return map[string]any{"node": r.Node, "dry_run": r.DryRun, "partial": r.partial(), "outcomes": outs, "peer_errors": peerErrs, "summary": summary(r)}
+}

@@ -1,0 +1,39 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/queuesync/queuesync/internal/build"
+)
+
+func newVersionCmd(d *Deps) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			in := build.Read()
+			if asJSON {
+				enc := json.NewEncoder(d.IO.Out)
+				enc.SetIndent("", "  ")
+				return enc.Encode(in)
+			}
+			_, err := fmt.Fprintf(d.IO.Out, "queuesync %s (commit %s, built %s, %s)\n",
+				in.Version, orUnknown(in.Commit), orUnknown(in.Date), in.GoVersion)
+			return err
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
+	return cmd
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}

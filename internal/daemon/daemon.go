@@ -1,0 +1,203 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/config"
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// SyncLog receives one line per change the daemon journals, delivers,
+// applies, finds stale or fails (the operator's queue_sync.log).
+type SyncLog interface {
+	Outcome(op string, o engine.Outcome)
+	Line(format string, args ...any)
+}
+
+// Journal is the journal as the daemon uses it: the engine's view plus the
+// outbox.
+type Journal interface {
+	engine.Journal
+	Outbox
+}
+
+// Options configure a daemon.
+type Options struct {
+	Config   config.Config
+	Journal  Journal
+	DialAMI  func(ctx context.Context) (*ami.Client, error) // connects and logs in with Events: agent
+	Software string                                         // version reported by /queue/v1/health
+	Log      *slog.Logger
+	SyncLog  SyncLog
+	Now      func() time.Time
+}
+
+// Daemon watches the local Asterisk, journals its real changes, delivers
+// them to peers, serves the peer API and applies what peers send.
+type Daemon struct {
+	opts    Options
+	conf    atomic.Pointer[config.Config]
+	link    *amiLink
+	eng     *engine.Engine
+	clock   *state.Clock
+	metrics *metrics
+	latency *latencyTracker
+	handler atomic.Pointer[http.Handler]
+	srv     *http.Server
+	ln      net.Listener
+	msrv    *http.Server
+	mln     net.Listener
+
+	mu       sync.Mutex
+	peers    []*deliverer
+	stopPeer context.CancelFunc
+	peerWG   sync.WaitGroup
+}
+
+// New builds a daemon and binds its listeners, so that Addr is known before
+// Run.
+func New(o Options) (*Daemon, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SyncLog == nil {
+		o.SyncLog = nopLog{}
+	}
+	d := &Daemon{opts: o, link: &amiLink{dial: o.DialAMI}, metrics: newMetrics()}
+	d.conf.Store(&o.Config)
+	d.latency = &latencyTracker{seen: map[trackKey]time.Time{}, hist: d.metrics.latency, now: o.Now}
+	d.clock = state.NewClock(o.Now, o.Config.MaxClockSkew)
+	d.eng = engine.New(engine.Options{Node: o.Config.Node, AMI: d.link, Journal: o.Journal, Clock: d.clock, Log: o.Log, Now: o.Now})
+	if err := d.setHandler(o.Config); err != nil {
+		return nil, err
+	}
+	if err := d.listen(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func (d *Daemon) cfg() config.Config { return *d.conf.Load() }
+
+// setHandler builds the peer API handler for cfg's peers and secrets.
+func (d *Daemon) setHandler(cfg config.Config) error {
+	secrets := map[string][]byte{}
+	for _, p := range cfg.Peers {
+		s, err := config.ReadSecret(p.SecretFile)
+		if err != nil {
+			return err
+		}
+		secrets[p.Name] = s
+	}
+	var h http.Handler = peer.NewHandler(peer.HandlerOptions{
+		Node: &peerNode{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
+		Secrets: secrets, Now: d.opts.Now, Logger: d.opts.Log,
+	})
+	d.handler.Store(&h)
+	return nil
+}
+
+func (d *Daemon) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	(*d.handler.Load()).ServeHTTP(w, r)
+}
+
+// Addr returns the address the peer API is bound to.
+func (d *Daemon) Addr() string { return d.ln.Addr().String() }
+
+// MetricsAddr returns the metrics address, or "" when metrics are off.
+func (d *Daemon) MetricsAddr() string {
+	if d.mln == nil {
+		return ""
+	}
+	return d.mln.Addr().String()
+}
+
+// Run watches AMI, delivers to peers and serves until ctx is cancelled; then
+// it stops intake and lets deliveries in flight finish within the shutdown
+// timeout. It returns nil on a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.opts.Log.Info("serving peer API", "addr", d.Addr(), "node", d.cfg().Node)
+	errc := make(chan error, 2)
+	go func() { errc <- d.srv.Serve(d.ln) }()
+	if d.msrv != nil {
+		go func() { errc <- d.msrv.Serve(d.mln) }()
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watchWG sync.WaitGroup
+	watchWG.Add(1)
+	go func() { defer watchWG.Done(); d.watch(wctx) }()
+	d.startPeers(d.cfg())
+	var err error
+	select {
+	case err = <-errc:
+		err = fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	stopWatch()
+	watchWG.Wait()
+	if serr := d.shutdown(); err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Reload applies a new config's peers and secrets without dropping the AMI
+// session. The node name, listen addresses and AMI settings need a restart.
+func (d *Daemon) Reload(cfg config.Config) error {
+	old := d.cfg()
+	if cfg.Node != old.Node || cfg.Listen != old.Listen || cfg.AMI != old.AMI {
+		return errors.New("reload: node, listen and ami settings change only with a restart; peers and queues were not reloaded either")
+	}
+	if err := d.setHandler(cfg); err != nil {
+		return fmt.Errorf("reload: %w", err)
+	}
+	d.conf.Store(&cfg)
+	d.stopPeers()
+	d.startPeers(cfg)
+	d.opts.Log.Info("config reloaded", "peers", len(cfg.Peers))
+	return nil
+}
+
+func (d *Daemon) shutdown() error {
+	timeout := d.cfg().ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	err := d.srv.Shutdown(sctx)
+	if d.msrv != nil {
+		_ = d.msrv.Shutdown(sctx)
+	}
+	done := make(chan struct{})
+	go func() { d.stopPeers(); close(done) }()
+	select {
+	case <-done:
+	case <-sctx.Done():
+		d.opts.Log.Warn("shutdown timeout: deliveries still in flight stay in the journal and go out after the restart")
+	}
+	_ = d.link.Close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down peer API: %w", err)
+	}
+	return nil
+}
+
+type nopLog struct{}
+
+func (nopLog) Outcome(string, engine.Outcome) {}
+func (nopLog) Line(string, ...any)            {}

@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+)
+
+// listen binds the peer API (with TLS when configured) and the metrics
+// endpoint.
+func (d *Daemon) listen() error {
+	cfg := d.cfg()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (listen:): %w", cfg.Listen, err)
+	}
+	tc, err := d.tlsConfig()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	if tc != nil {
+		ln = tls.NewListener(ln, tc)
+	}
+	d.ln = ln
+	d.srv = &http.Server{Handler: http.HandlerFunc(d.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second}
+	if cfg.MetricsListen == "" {
+		return nil
+	}
+	mln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("listen on %s (metrics_listen:): %w", cfg.MetricsListen, err)
+	}
+	d.mln = mln
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", d.metrics.handler())
+	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// tlsConfig builds the server TLS config: cert and key, and when a client CA
+// is given, peers must present a certificate it signed.
+func (d *Daemon) tlsConfig() (*tls.Config, error) {
+	t := d.cfg().TLS
+	if t.CertFile == "" {
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load tls.cert_file and tls.key_file: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if t.ClientCAFile != "" {
+		pool, err := loadPool(t.ClientCAFile)
+		if err != nil {
+			return nil, err
+		}
+		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
+}

@@ -1,0 +1,91 @@
+package daemon
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// metrics are the daemon's Prometheus metrics, on a registry of its own.
+type metrics struct {
+	reg        *prometheus.Registry
+	events     *prometheus.CounterVec
+	journalled prometheus.Counter
+	delivered  *prometheus.CounterVec
+	stale      *prometheus.CounterVec
+	failed     *prometheus.CounterVec
+	applied    prometheus.Counter
+	peerUp     *prometheus.GaugeVec
+	backlog    *prometheus.GaugeVec
+	amiUp      prometheus.Gauge
+	latency    prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:        prometheus.NewRegistry(),
+		events:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "queuesync_ami_events_total", Help: "Queue member events observed on AMI."}, []string{"event"}),
+		journalled: prometheus.NewCounter(prometheus.CounterOpts{Name: "queuesync_changes_journalled_total", Help: "Local changes journalled."}),
+		delivered:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "queuesync_changes_delivered_total", Help: "Changes a peer applied."}, []string{"peer"}),
+		stale:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "queuesync_changes_stale_total", Help: "Changes a peer answered as stale."}, []string{"peer"}),
+		failed:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "queuesync_changes_failed_total", Help: "Changes a peer refused or that could not be sent."}, []string{"peer"}),
+		applied:    prometheus.NewCounter(prometheus.CounterOpts{Name: "queuesync_changes_applied_total", Help: "Changes received from peers and applied here."}),
+		peerUp:     prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "queuesync_peer_up", Help: "1 when the peer answers its health check."}, []string{"peer"}),
+		backlog:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "queuesync_peer_backlog", Help: "Journal changes waiting for delivery to the peer (up to one batch)."}, []string{"peer"}),
+		amiUp:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "queuesync_ami_up", Help: "1 while the AMI event session is connected."}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "queuesync_propagation_seconds", Help: "From a local AMI event to the peer's acknowledgement of the change.",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5}}),
+	}
+	m.reg.MustRegister(m.events, m.journalled, m.delivered, m.stale, m.failed, m.applied, m.peerUp, m.backlog, m.amiUp, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// latencyTracker remembers when each local change was seen, until a peer
+// acknowledges it. It is bounded: under extreme load it forgets.
+type latencyTracker struct {
+	mu   sync.Mutex
+	seen map[trackKey]time.Time
+	hist prometheus.Histogram
+	now  func() time.Time
+}
+
+const maxTracked = 100000
+
+type trackKey struct {
+	key state.Key
+	v   state.Version
+}
+
+func (l *latencyTracker) noteJournalled(o engine.Outcome, seen time.Time) {
+	if o.Winner == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.seen) < maxTracked {
+		l.seen[trackKey{o.Winner.Key(), o.Winner.Version()}] = seen
+	}
+}
+
+func (l *latencyTracker) noteDelivered(r state.Register) {
+	l.mu.Lock()
+	k := trackKey{r.Key(), r.Version()}
+	t, ok := l.seen[k]
+	delete(l.seen, k)
+	l.mu.Unlock()
+	if ok {
+		l.hist.Observe(l.now().Sub(t).Seconds())
+	}
+}

@@ -1,0 +1,109 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// peerNode serves the peer API from the daemon's engine (peer.Node).
+type peerNode struct {
+	d *Daemon
+}
+
+// State reconciles live state into the journal, then returns the registers.
+// A dry run reconciles in memory only.
+func (n *peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error) {
+	eng := n.d.eng
+	if dryRun {
+		eng = eng.DryRun()
+	}
+	sess, err := eng.Begin(ctx, queues)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.End()
+	outs, err := sess.Reconcile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !dryRun {
+		n.d.recordLocalNoLock(outs)
+	}
+	entries := sess.Entries()
+	regs := make([]state.Register, len(entries))
+	for i, en := range entries {
+		regs[i] = en.Register
+	}
+	return regs, nil
+}
+
+// Apply applies a peer's registers and answers one result per register.
+func (n *peerNode) Apply(ctx context.Context, from string, regs []state.Register) ([]peer.Result, error) {
+	outs, err := n.d.applyFrom(ctx, from, regs)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]peer.Result, len(outs))
+	for i, o := range outs {
+		res[i] = resultOf(o)
+	}
+	return res, nil
+}
+
+// applyFrom applies registers received from a peer (pushed to us, or
+// returned as newer by a peer we pushed to).
+func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Register) ([]engine.Outcome, error) {
+	ms := make([]engine.Member, len(regs))
+	for i, r := range regs {
+		ms[i] = engine.Member{Queue: r.Queue, Interface: r.Interface}
+	}
+	sess, err := d.eng.BeginMembers(ctx, ms)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.End()
+	outs, err := sess.Apply(ctx, from, regs)
+	applied := 0
+	for _, o := range outs {
+		d.opts.SyncLog.Outcome("receive", o)
+		if o.Result == engine.Applied {
+			applied++
+		}
+	}
+	d.metrics.applied.Add(float64(applied))
+	if applied > 0 {
+		d.wakeAll() // forward to the other peers that share the queue
+	}
+	return outs, err
+}
+
+func (d *Daemon) recordLocalNoLock(outs []engine.Outcome) {
+	d.recordLocal(outs, d.opts.Now())
+}
+
+func resultOf(o engine.Outcome) peer.Result {
+	r := peer.Result{Queue: o.Queue, Interface: o.Interface}
+	switch o.Result {
+	case engine.Applied, engine.InSync:
+		r.Status = peer.Applied
+	case engine.Stale:
+		r.Status, r.Register = peer.Stale, o.Winner
+	default:
+		r.Status, r.Reason = peer.Error, reason(o)
+	}
+	return r
+}
+
+func reason(o engine.Outcome) string {
+	if o.Err == nil {
+		return string(o.Result)
+	}
+	if errors.Is(o.Err, engine.ErrQueueUndefined) {
+		return "queue " + o.Queue + " is not defined on this node"
+	}
+	return o.Err.Error()
+}

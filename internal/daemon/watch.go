@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// watch keeps the AMI event session alive: at every (re)connect, FullyBooted
+// and event-queue overflow it reconciles every member (DESIGN §4 rule 4);
+// in between, each member event is a hint to re-read that member and journal
+// it if it really changed.
+func (d *Daemon) watch(ctx context.Context) {
+	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		cl, err := d.link.client(ctx)
+		if err != nil {
+			d.metrics.amiUp.Set(0)
+			d.opts.Log.Warn("asterisk manager unreachable", "addr", d.cfg().AMI.Address, "err", err)
+			bo.wait(ctx)
+			continue
+		}
+		d.metrics.amiUp.Set(1)
+		err = d.follow(ctx, cl)
+		d.metrics.amiUp.Set(0)
+		if ctx.Err() != nil {
+			return
+		}
+		d.opts.Log.Warn("asterisk manager session ended; reconnecting", "err", err)
+		_ = cl.Close()
+		bo.wait(ctx)
+		if err == nil {
+			bo.reset()
+		}
+	}
+}
+
+// follow handles one AMI connection until it fails.
+func (d *Daemon) follow(ctx context.Context, cl *ami.Client) error {
+	if err := d.reconcileAll(ctx, "connect"); err != nil {
+		return err
+	}
+	events := pump(ctx, cl)
+	for {
+		batch, err := nextBatch(ctx, events)
+		if err != nil {
+			return err
+		}
+		if err := d.handle(ctx, batch); err != nil {
+			return err
+		}
+	}
+}
+
+// handle processes one batch of events: a gap or FullyBooted means a full
+// reconcile; member events are hints.
+func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
+	var hints []engine.Member
+	full := ""
+	for _, ev := range batch {
+		name := ev.Event()
+		switch {
+		case ev.Gap:
+			full = "event queue overflow"
+		case name == "FullyBooted":
+			full = "FullyBooted"
+		case ami.IsMemberEvent(name):
+			d.metrics.events.WithLabelValues(name).Inc()
+			m := ami.DecodeQueueMember(ev.Message)
+			hints = append(hints, engine.Member{Queue: m.Queue, Interface: m.Interface})
+		}
+	}
+	if full != "" {
+		return d.reconcileAll(ctx, full)
+	}
+	if len(hints) == 0 {
+		return nil
+	}
+	return d.capture(ctx, hints, time.Now())
+}
+
+func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.Time) error {
+	sess, err := d.eng.BeginMembers(ctx, hints)
+	if err != nil {
+		return err
+	}
+	outs, err := sess.Capture(ctx)
+	sess.End()
+	d.recordLocal(outs, seen)
+	return err
+}
+
+// reconcileAll reconciles every member and wakes the deliverers.
+func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
+	sess, err := d.eng.Begin(ctx, nil)
+	if err != nil {
+		return err
+	}
+	outs, err := sess.Reconcile(ctx)
+	sess.End()
+	d.opts.Log.Info("reconciled live state", "why", why, "changes", countChanged(outs))
+	d.recordLocal(outs, time.Now())
+	return err
+}
+
+func (d *Daemon) recordLocal(outs []engine.Outcome, seen time.Time) {
+	journalled := 0
+	for _, o := range outs {
+		d.opts.SyncLog.Outcome("local", o)
+		if o.Result == engine.Journalled {
+			journalled++
+			d.latency.noteJournalled(o, seen)
+		}
+	}
+	if journalled > 0 {
+		d.metrics.journalled.Add(float64(journalled))
+		d.wakeAll()
+	}
+}
+
+func countChanged(outs []engine.Outcome) int {
+	n := 0
+	for _, o := range outs {
+		if o.Changed() {
+			n++
+		}
+	}
+	return n
+}
+
+// pump moves events from the client to a channel so that they can be
+// taken in batches. The channel closes with the connection.
+func pump(ctx context.Context, cl *ami.Client) <-chan eventOrErr {
+	ch := make(chan eventOrErr, 1024)
+	go func() {
+		defer close(ch)
+		for {
+			ev, err := cl.NextEvent(ctx)
+			select {
+			case ch <- eventOrErr{ev, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+type eventOrErr struct {
+	ev  ami.Event
+	err error
+}
+
+// nextBatch waits for one event, then takes every event already waiting.
+func nextBatch(ctx context.Context, ch <-chan eventOrErr) ([]ami.Event, error) {
+	var batch []ami.Event
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case e, ok := <-ch:
+		if !ok {
+			return nil, errors.New("event stream closed")
+		}
+		if e.err != nil {
+			return nil, e.err
+		}
+		batch = append(batch, e.ev)
+	}
+	for len(batch) < 512 {
+		select {
+		case e, ok := <-ch:
+			if !ok || e.err != nil {
+				return batch, nil
+			}
+			batch = append(batch, e.ev)
+		default:
+			return batch, nil
+		}
+	}
+	return batch, nil
+}

@@ -1,0 +1,116 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// AMI is what the engine needs from the local Asterisk manager session.
+type AMI interface {
+	QueueStatus(ctx context.Context, queue, member string) (ami.QueueStatus, error)
+	CoreStatus(ctx context.Context) (ami.CoreStatus, error)
+	QueueAdd(ctx context.Context, r ami.QueueAddRequest) error
+	QueueRemove(ctx context.Context, queue, iface string) error
+	QueuePause(ctx context.Context, queue, iface string, paused bool, reason string) error
+	QueuePenalty(ctx context.Context, queue, iface string, penalty int) error
+	QueueMemberRingInUse(ctx context.Context, queue, iface string, ringinuse bool) error
+}
+
+// Journal is what the engine needs from the node's journal (internal/store).
+type Journal interface {
+	List(ctx context.Context, queues []string) ([]store.Entry, error)
+	Get(ctx context.Context, k state.Key) (store.Entry, bool, error)
+	PutMany(ctx context.Context, regs []state.Register, o store.PutOptions) ([]store.PutResult, error)
+	Settle(ctx context.Context, k state.Key, v state.Version) error
+	// Startup returns the Asterisk start time the journal was last
+	// reconciled against (zero when never).
+	Startup(ctx context.Context) (time.Time, error)
+	SetStartup(ctx context.Context, t time.Time) error
+}
+
+// Options configure an Engine.
+type Options struct {
+	Node    string       // this node's name, the origin of local changes
+	AMI     AMI          // the local Asterisk
+	Journal Journal      // the local journal
+	Clock   *state.Clock // the node's hybrid logical clock
+	Log     *slog.Logger // optional
+	DryRun  bool         // decide everything, change nothing
+	Workers int          // AMI actions in flight at once (default 32)
+	Now     func() time.Time
+}
+
+// Engine reconciles one node. It is safe for concurrent use: sessions are
+// serialised by an internal lock.
+type Engine struct {
+	opts Options
+	mu   *sync.Mutex
+}
+
+// ErrQueueUndefined is reported for a register whose queue the local
+// Asterisk does not define.
+var ErrQueueUndefined = errors.New("queue not defined on this node")
+
+// New returns an engine.
+func New(o Options) *Engine {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 32
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Engine{opts: o, mu: new(sync.Mutex)}
+}
+
+// DryRun returns an engine that shares e's lock, journal and AMI session but
+// changes nothing: sessions decide as usual and write nothing.
+func (e *Engine) DryRun() *Engine {
+	o := e.opts
+	o.DryRun = true
+	return &Engine{opts: o, mu: e.mu}
+}
+
+// Node returns this node's name.
+func (e *Engine) Node() string { return e.opts.Node }
+
+// Clock returns the node's clock.
+func (e *Engine) Clock() *state.Clock { return e.opts.Clock }
+
+// Begin takes the engine's lock and reads a consistent view: Asterisk's start
+// time, its queues and members, and the journal, for queues (all when
+// empty). The caller must End the session.
+func (e *Engine) Begin(ctx context.Context, queues []string) (*Session, error) {
+	e.mu.Lock()
+	s, err := e.begin(ctx, queues)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
+	view, err := observe(ctx, e.opts.AMI, queues)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := e.opts.Journal.List(ctx, queues)
+	if err != nil {
+		return nil, err
+	}
+	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(entries))}
+	for _, en := range entries {
+		s.journal[en.Key()] = en
+	}
+	return s, nil
+}

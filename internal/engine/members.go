@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+)
+
+// Member names one queue member as Asterisk spells it: the hint an AMI event
+// or a peer's change gives about which member may have changed.
+type Member struct {
+	Queue     string
+	Interface string
+}
+
+// maxMemberQueries is how many members BeginMembers reads one by one before
+// it reads whole queues instead.
+const maxMemberQueries = 16
+
+// BeginMembers is Begin for a few members: it reads only their live state
+// (QueueStatus filtered by queue and member) and journal entries, which is
+// what the live path needs to stay fast on large nodes.
+func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error) {
+	if len(ms) > maxMemberQueries {
+		return e.Begin(ctx, queueNames(ms))
+	}
+	e.mu.Lock()
+	s, err := e.beginMembers(ctx, ms)
+	if err != nil {
+		e.mu.Unlock()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error) {
+	cs, err := e.opts.AMI.CoreStatus(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read asterisk start time: %w", err)
+	}
+	v := &View{Startup: cs.Startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	s := &Session{e: e, view: v, journal: map[state.Key]store.Entry{}, scoped: true}
+	for _, m := range ms {
+		if err := s.readMember(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Session) readMember(ctx context.Context, m Member) error {
+	k := state.NewKey(m.Queue, m.Interface)
+	if _, done := s.journal[k]; done {
+		return nil
+	}
+	qs, err := s.e.opts.AMI.QueueStatus(ctx, m.Queue, m.Interface)
+	if err != nil {
+		return fmt.Errorf("read queue status of %s in %s: %w", m.Interface, m.Queue, err)
+	}
+	for _, p := range qs.Params {
+		if strings.EqualFold(p.Queue, m.Queue) {
+			s.view.Queues[strings.ToLower(p.Queue)] = p.Queue
+		}
+	}
+	for _, am := range qs.Members {
+		if state.NewKey(am.Queue, am.Interface) == k {
+			l := LiveFromAMI(am)
+			s.view.Members[k] = &l
+		}
+	}
+	en, ok, err := s.e.opts.Journal.Get(ctx, k)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.journal[k] = en
+	}
+	return nil
+}
+
+func queueNames(ms []Member) []string {
+	seen := map[string]bool{}
+	var qs []string
+	for _, m := range ms {
+		if k := strings.ToLower(m.Queue); !seen[k] {
+			seen[k] = true
+			qs = append(qs, m.Queue)
+		}
+	}
+	return qs
+}
+
+// Capture journals the real local changes among the hinted members: those
+// whose live state differs from the journal. A member whose register is
+// pending is being applied by this or another queuesync process and is left
+// alone; its events are the effects of that application.
+func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
+	var steps []*step
+	for _, k := range s.keys() {
+		en, ok := s.journal[k]
+		live := s.view.Members[k]
+		switch {
+		case ok && en.Pending:
+			continue
+		case ok && live.Matches(en.Register):
+			continue
+		case !ok && live == nil:
+			continue
+		}
+		var prev *state.Register
+		if ok {
+			prev = ptr(en.Register)
+		}
+		steps = append(steps, s.observe(prev, live, k))
+	}
+	err := s.commit(ctx, steps)
+	return outcomes(steps), err
+}

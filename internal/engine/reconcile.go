@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+)
+
+// Reconcile brings the journal and live state together for every member of
+// the session's queues (DESIGN §4 rule 5): a live difference that a restart
+// of Asterisk explains is restored from the journal and not propagated; any
+// other difference is a local change no daemon saw, and is journalled with a
+// new stamp so that it is propagated.
+//
+// A restart explains a difference only if the journal has not yet been
+// reconciled against this run of Asterisk: once it has, every later
+// difference is a real change, however old the register.
+func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
+	last, err := s.e.opts.Journal.Startup(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read last asterisk start: %w", err)
+	}
+	restarted := !s.view.Startup.Equal(last)
+	var steps []*step
+	for _, k := range s.keys() {
+		if st := s.reconcileKey(k, restarted); st != nil {
+			steps = append(steps, st)
+		}
+	}
+	if err := s.commit(ctx, steps); err != nil {
+		return outcomes(steps), err
+	}
+	s.reconciled = true
+	if restarted && !s.scoped && !s.e.opts.DryRun && !anyFailed(steps) {
+		if err := s.e.opts.Journal.SetStartup(ctx, s.view.Startup); err != nil {
+			return outcomes(steps), fmt.Errorf("record asterisk start: %w", err)
+		}
+	}
+	return outcomes(steps), nil
+}
+
+func anyFailed(steps []*step) bool {
+	for _, st := range steps {
+		if st.out.Result == Failed {
+			return true
+		}
+	}
+	return false
+}
+
+// keys returns every key of a defined queue that is live or journalled.
+func (s *Session) keys() []state.Key {
+	seen := make(map[state.Key]bool, len(s.view.Members)+len(s.journal))
+	var keys []state.Key
+	add := func(k state.Key) {
+		if !seen[k] && s.view.Defined(k.Queue) {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	for k := range s.view.Members {
+		add(k)
+	}
+	for k := range s.journal {
+		add(k)
+	}
+	return keys
+}
+
+func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
+	live := s.view.Members[k]
+	en, ok := s.journal[k]
+	if !ok {
+		if live == nil {
+			return nil
+		}
+		return s.observe(nil, live, k)
+	}
+	reg := en.Register
+	if live.Matches(reg) {
+		if !en.Pending {
+			return nil
+		}
+		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
+	}
+	if en.Pending || (restarted && s.erasedByRestart(reg)) {
+		return s.restore(en)
+	}
+	return s.observe(&reg, live, k)
+}
+
+// erasedByRestart reports whether Asterisk started after reg was written,
+// so that the restart explains a difference. Asterisk reports its start time
+// to the second: a register from that second counts as before the restart.
+func (s *Session) erasedByRestart(reg state.Register) bool {
+	return reg.Stamp.Wall < s.view.Startup.Add(time.Second).UnixMilli()
+}
+
+func (s *Session) restore(en store.Entry) *step {
+	reg := en.Register
+	plan := state.Plan(reg, s.view.Members[reg.Key()])
+	out := s.outcome(reg, Restored)
+	out.Actions, out.Reports = plan.Actions, plan.Reports
+	if len(plan.Actions) == 0 && len(plan.Reports) > 0 {
+		out.Result = Reported
+	}
+	return &step{out: out, target: reg, settle: en.Pending}
+}
+
+// observe journals what live state shows as a new local change.
+func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key) *step {
+	queue, iface := k.Queue, k.Interface
+	if prev != nil {
+		queue, iface = prev.Queue, prev.Interface
+	}
+	if live != nil {
+		queue, iface = live.Queue, live.Interface
+	}
+	reg := state.Observed(queue, iface, live, s.observedStamp(prev, live), s.e.opts.Node)
+	out := s.outcome(reg, Journalled)
+	out.Local = prev
+	return &step{out: out, put: &reg, target: reg}
+}
+
+// observedStamp dates a local change no daemon saw: at the time Asterisk
+// reports for it (LoginTime for an add, LastPause for a pause) where it has
+// one, else now; never at or before the register it replaces.
+func (s *Session) observedStamp(prev *state.Register, live *state.Live) state.Stamp {
+	st := s.e.opts.Clock.Now()
+	if sec := eventTime(prev, live); sec > 0 && sec*1000 < st.Wall {
+		st = state.Stamp{Wall: sec * 1000}
+	}
+	if prev != nil && st.Compare(prev.Stamp) <= 0 {
+		st = prev.Stamp.Next()
+		_ = s.e.opts.Clock.Observe(st)
+	}
+	return st
+}
+
+func eventTime(prev *state.Register, live *state.Live) int64 {
+	switch {
+	case live == nil:
+		return 0
+	case prev == nil || !prev.Present:
+		return live.LoginTime
+	case live.Paused && (!prev.Paused || prev.PausedReason != live.PausedReason):
+		return live.LastPause
+	}
+	return 0
+}
+
+func (s *Session) outcome(winner state.Register, r Result) Outcome {
+	return Outcome{Queue: winner.Queue, Interface: winner.Interface, Local: ptr(winner), Winner: ptr(winner), Result: r}
+}

@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+)
+
+// Session is one consistent pass over a node's live state and journal. It
+// holds the engine's lock until End. A session is not safe for concurrent
+// use.
+type Session struct {
+	e          *Engine
+	view       *View
+	journal    map[state.Key]store.Entry
+	reconciled bool
+	ended      bool
+	scoped     bool // the view holds only some members (BeginMembers)
+}
+
+// End releases the engine's lock. It is safe to call more than once.
+func (s *Session) End() {
+	if !s.ended {
+		s.ended = true
+		s.e.mu.Unlock()
+	}
+}
+
+// View returns the live state the session works on.
+func (s *Session) View() *View { return s.view }
+
+// step is one member's planned change: what to journal, and the AMI actions
+// that move live state to target.
+type step struct {
+	out     Outcome
+	put     *state.Register // journal this version (nil: nothing to write)
+	pending bool            // journal it as pending until the actions succeed
+	via     string          // the peer it came from
+	target  state.Register
+	settle  bool // clear the pending flag once the actions succeeded
+}
+
+// Entries returns the journal entries the session holds, sorted by key.
+func (s *Session) Entries() []store.Entry {
+	out := make([]store.Entry, 0, len(s.journal))
+	for _, en := range s.journal {
+		out = append(out, en)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Key(), out[j].Key()
+		if a.Queue != b.Queue {
+			return a.Queue < b.Queue
+		}
+		return a.Interface < b.Interface
+	})
+	return out
+}
+
+// commit journals the steps' registers, runs their AMI actions and settles
+// them. In a dry run it only updates the session's own picture.
+func (s *Session) commit(ctx context.Context, steps []*step) error {
+	if err := s.journalSteps(ctx, steps); err != nil {
+		return err
+	}
+	s.runActions(ctx, steps)
+	return s.settleSteps(ctx, steps)
+}
+
+func (s *Session) journalSteps(ctx context.Context, steps []*step) error {
+	type batchKey struct {
+		pending bool
+		via     string
+	}
+	batches := map[batchKey][]*step{}
+	for _, st := range steps {
+		if st.put != nil {
+			k := batchKey{st.pending, st.via}
+			batches[k] = append(batches[k], st)
+		}
+	}
+	for k, sts := range batches {
+		if err := s.putBatch(ctx, sts, store.PutOptions{Pending: k.pending, Via: k.via}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Session) putBatch(ctx context.Context, sts []*step, o store.PutOptions) error {
+	regs := make([]state.Register, len(sts))
+	for i, st := range sts {
+		regs[i] = *st.put
+	}
+	var res []store.PutResult
+	if !s.e.opts.DryRun {
+		var err error
+		if res, err = s.e.opts.Journal.PutMany(ctx, regs, o); err != nil {
+			return fmt.Errorf("journal %d changes: %w", len(regs), err)
+		}
+	}
+	for i, st := range sts {
+		if res != nil && !res[i].Stored {
+			// A concurrent writer journalled a newer version: it wins.
+			st.out.Result, st.out.Winner, st.out.Actions = Stale, ptr(res[i].Current.Register), nil
+			s.journal[st.put.Key()] = res[i].Current
+			continue
+		}
+		s.journal[st.put.Key()] = store.Entry{Register: *st.put, Pending: o.Pending, Via: o.Via}
+	}
+	return nil
+}
+
+// runActions runs each step's actions in order, steps concurrently (AMI
+// pipelines them), bounded by Options.Workers.
+func (s *Session) runActions(ctx context.Context, steps []*step) {
+	sem := make(chan struct{}, s.e.opts.Workers)
+	var wg sync.WaitGroup
+	for _, st := range steps {
+		if len(st.out.Actions) == 0 || st.out.Result == Stale {
+			continue
+		}
+		if s.e.opts.DryRun {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(st *step) {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.e.execute(ctx, st.out.Actions); err != nil {
+				st.out.Result, st.out.Err = Failed, err
+			}
+		}(st)
+	}
+	wg.Wait()
+	for _, st := range steps {
+		if st.out.Result != Failed && st.out.Result != Stale && len(st.out.Actions) > 0 {
+			s.setLive(st.target)
+		}
+	}
+}
+
+func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
+	for _, st := range steps {
+		if !st.settle || st.out.Result == Failed || st.out.Result == Stale {
+			continue
+		}
+		k := st.target.Key()
+		en := s.journal[k]
+		en.Pending = false
+		s.journal[k] = en
+		if s.e.opts.DryRun {
+			continue
+		}
+		if err := s.e.opts.Journal.Settle(ctx, k, st.target.Version()); err != nil {
+			return fmt.Errorf("settle %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// setLive records that live state now holds r.
+func (s *Session) setLive(r state.Register) {
+	k := r.Key()
+	if !r.Present {
+		delete(s.view.Members, k)
+		return
+	}
+	l := state.Live{
+		Queue: r.Queue, Interface: r.Interface, MemberName: r.MemberName,
+		StateInterface: r.StateInterface, Membership: r.Membership, Penalty: r.Penalty,
+		Paused: r.Paused, PausedReason: r.PausedReason, Ringinuse: r.Ringinuse,
+	}
+	if old := s.view.Members[k]; old != nil {
+		l.LastPause, l.LoginTime = old.LastPause, old.LoginTime
+		if l.Ringinuse == nil {
+			l.Ringinuse = old.Ringinuse
+		}
+	}
+	s.view.Members[k] = &l
+}
+
+func outcomes(steps []*step) []Outcome {
+	out := make([]Outcome, len(steps))
+	for i, st := range steps {
+		out[i] = st.out
+	}
+	return out
+}

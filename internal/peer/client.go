@@ -1,0 +1,303 @@
+package peer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// ClientOptions configures NewClient.
+type ClientOptions struct {
+	Name    string           // the peer's node name; its answers must carry it
+	URL     string           // the peer's base URL, scheme and host only: http://10.0.0.2:8038
+	Node    string           // this node's name, which signs the requests
+	Secret  []byte           // the secret shared with the peer; never logged
+	HTTP    *http.Client     // default: a client with a 30 s timeout; pass one with TLS config for https
+	Now     func() time.Time // default time.Now; signs request timestamps
+	Clock   *state.Clock     // optional: stamps pushes, merges the peer's stamps, refuses those too far ahead
+	MaxBody int64            // answer body limit; default DefaultMaxBody
+}
+
+// Client calls one peer's API. It is safe for concurrent use.
+type Client struct {
+	opts ClientOptions
+	base *url.URL
+}
+
+// defaultTimeout bounds a request when the caller's http.Client has none.
+const defaultTimeout = 30 * time.Second
+
+// maxErrorRead bounds how much of an error answer is read.
+const maxErrorRead = 4096
+
+// NewClient returns a client for the peer opts describes, or an error
+// wrapping ErrInvalid that names the bad option.
+func NewClient(opts ClientOptions) (*Client, error) {
+	if err := validateNodeName("peer name", opts.Name); err != nil {
+		return nil, fmt.Errorf("new peer client: %w", err)
+	}
+	if err := validateNodeName("node name", opts.Node); err != nil {
+		return nil, fmt.Errorf("new peer client %s: %w", opts.Name, err)
+	}
+	base, err := parseBaseURL(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("new peer client %s: %w", opts.Name, err)
+	}
+	if len(opts.Secret) == 0 {
+		return nil, fmt.Errorf("new peer client %s: %w", opts.Name, &FieldError{"secret", "", "is empty; give the peer's secret file"})
+	}
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: defaultTimeout}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	return &Client{opts: opts, base: base}, nil
+}
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		raw = u.Redacted() // never echo a password
+	}
+	switch {
+	case err != nil:
+		return nil, &FieldError{"url", "", "not a URL"}
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, &FieldError{"url", raw, "want an http:// or https:// URL"}
+	case u.Host == "":
+		return nil, &FieldError{"url", raw, "has no host"}
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+		return nil, &FieldError{"url", raw, "want scheme, host and port only, as http://10.0.0.2:8038"}
+	}
+	return u, nil
+}
+
+// Name returns the peer's node name.
+func (c *Client) Name() string { return c.opts.Name }
+
+// Health calls GET /queue/v1/health.
+func (c *Client) Health(ctx context.Context) (Health, error) {
+	data, err := c.do(ctx, http.MethodGet, PathHealth, nil, nil)
+	if err != nil {
+		return Health{}, fmt.Errorf("health of peer %s: %w", c.opts.Name, err)
+	}
+	h, err := DecodeHealth(bytes.NewReader(data))
+	if err == nil {
+		err = c.accept(h.Node, h.Clock)
+	}
+	if err != nil {
+		return Health{}, fmt.Errorf("health of peer %s: %w", c.opts.Name, err)
+	}
+	return h, nil
+}
+
+// State calls GET /queue/v1/state for queues (all when empty). With dryRun
+// the peer reconciles in memory only and writes nothing (for resync
+// --dry-run). Every register in the answer has passed ValidateRegister.
+func (c *Client) State(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
+	snap, err := c.state(ctx, queues, dryRun)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("state of peer %s: %w", c.opts.Name, err)
+	}
+	return snap, nil
+}
+
+func (c *Client) state(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
+	query := url.Values{}
+	for _, q := range queues {
+		if err := ValidateQueue(q); err != nil {
+			return Snapshot{}, err
+		}
+		query.Add("queue", q)
+	}
+	if dryRun {
+		query.Set("dry-run", "true")
+	}
+	data, err := c.do(ctx, http.MethodGet, PathState, query, nil)
+	if err != nil {
+		return Snapshot{}, err
+	}
+	snap, err := DecodeState(bytes.NewReader(data))
+	if err != nil {
+		return Snapshot{}, err
+	}
+	if err := c.accept(snap.Node, snap.Clock); err != nil {
+		return Snapshot{}, err
+	}
+	return snap, c.observeAll(snap.Registers)
+}
+
+// Push calls POST /queue/v1/changes with regs, which must pass
+// ValidateRegister (nothing is sent otherwise). The answer has one Result per
+// register, in the order of regs (the document itself is sorted), keyed like
+// it.
+func (c *Client) Push(ctx context.Context, regs []state.Register) (ResultSet, error) {
+	set, err := c.push(ctx, regs)
+	if err != nil {
+		return ResultSet{}, fmt.Errorf("push to peer %s: %w", c.opts.Name, err)
+	}
+	return set, nil
+}
+
+func (c *Client) push(ctx context.Context, regs []state.Register) (ResultSet, error) {
+	order := documentOrder(regs)
+	sorted := make([]state.Register, len(regs))
+	for i, j := range order {
+		sorted[i] = regs[j]
+	}
+	var body bytes.Buffer
+	if err := EncodeState(&body, c.opts.Node, c.stamp(), sorted); err != nil {
+		return ResultSet{}, err
+	}
+	data, err := c.do(ctx, http.MethodPost, PathChanges, nil, body.Bytes())
+	if err != nil {
+		return ResultSet{}, err
+	}
+	set, err := DecodeResults(bytes.NewReader(data))
+	if err != nil {
+		return ResultSet{}, err
+	}
+	if err := c.accept(set.Node, set.Clock); err != nil {
+		return ResultSet{}, err
+	}
+	if err := matchResults(sorted, set.Results); err != nil {
+		return ResultSet{}, err
+	}
+	inOrder := make([]Result, len(regs))
+	for i, j := range order {
+		inOrder[j] = set.Results[i]
+	}
+	set.Results = inOrder
+	return set, c.observeResults(set.Results)
+}
+
+// documentOrder returns the indexes of regs in the order EncodeState writes
+// them, which is the order of the results.
+func documentOrder(regs []state.Register) []int {
+	order := make([]int, len(regs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return compareRegisters(regs[a], regs[b]) })
+	return order
+}
+
+// matchResults checks that results answer regs one by one, and fills in the
+// key of a result that left it empty.
+func matchResults(regs []state.Register, results []Result) error {
+	if len(results) != len(regs) {
+		return fmt.Errorf("%w: %d results for %d registers", ErrProtocol, len(results), len(regs))
+	}
+	for i := range results {
+		res, reg := &results[i], regs[i]
+		if res.Queue == "" || res.Interface == "" {
+			res.Queue, res.Interface = reg.Queue, reg.Interface
+		}
+		if state.NewKey(res.Queue, res.Interface) != reg.Key() {
+			return fmt.Errorf("%w: result %d is for %s, not %s", ErrProtocol, i, state.NewKey(res.Queue, res.Interface), reg.Key())
+		}
+	}
+	return nil
+}
+
+// do sends a signed request and returns the body of a 2xx answer, or a
+// *StatusError.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
+	u := c.base.JoinPath(path)
+	u.RawQuery = query.Encode()
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/xml; charset=utf-8")
+	}
+	req.Header.Set("Accept", "application/xml")
+	Sign(req, c.opts.Node, c.opts.Secret, c.opts.Now(), body)
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		text, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorRead))
+		return nil, &StatusError{Code: resp.StatusCode, Body: cleanText(string(text), maxErrorBody)}
+	}
+	return readLimited(resp.Body, c.opts.MaxBody)
+}
+
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read answer: %w", err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("read answer: %w: over %d bytes", ErrTooLarge, limit)
+	}
+	return data, nil
+}
+
+// accept checks that the answer comes from the expected node and merges its
+// clock.
+func (c *Client) accept(node string, clock state.Stamp) error {
+	if node != c.opts.Name {
+		return fmt.Errorf("%w: the node at %s says it is %s, not %s; check the peer's name and url in queuesync.yaml",
+			ErrProtocol, c.base.Redacted(), node, c.opts.Name)
+	}
+	return c.observe("clock", clock)
+}
+
+func (c *Client) observeAll(regs []state.Register) error {
+	for _, r := range regs {
+		if err := c.observe(memberContext(r.Queue, r.Interface)+" stamp", r.Stamp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) observeResults(results []Result) error {
+	for _, res := range results {
+		if res.Register == nil {
+			continue
+		}
+		if err := c.observe(memberContext(res.Queue, res.Interface)+" stamp", res.Register.Stamp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// observe merges a stamp from the peer into the clock, if there is one.
+func (c *Client) observe(what string, s state.Stamp) error {
+	if c.opts.Clock == nil {
+		return nil
+	}
+	if err := c.opts.Clock.Observe(s); err != nil {
+		return fmt.Errorf("peer %s %s: %w; synchronise the clocks of both nodes (NTP)", what, s, err)
+	}
+	return nil
+}
+
+// stamp returns the clock for an outgoing document.
+func (c *Client) stamp() state.Stamp {
+	if c.opts.Clock != nil {
+		return c.opts.Clock.Now()
+	}
+	return state.Stamp{Wall: c.opts.Now().UnixMilli()}
+}

@@ -1,0 +1,169 @@
+package peer
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+
+	"github.com/queuesync/queuesync/internal/state"
+)
+
+// WireVersion is the version of the XML documents this package reads and
+// writes. A document of another version is refused with ErrVersion.
+const WireVersion = "1"
+
+// The document elements.
+const (
+	stateRoot  = "queuesync"
+	resultRoot = "queuesync-result"
+	healthRoot = "queuesync-health"
+)
+
+// stateDoc is <queuesync>: a node's registers, grouped by queue.
+type stateDoc struct {
+	XMLName xml.Name    `xml:"queuesync"`
+	Version string      `xml:"version,attr"`
+	Node    string      `xml:"node,attr"`
+	Clock   string      `xml:"clock,attr"`
+	Queues  []queueElem `xml:"queue"`
+}
+
+type queueElem struct {
+	Name    string       `xml:"name,attr"`
+	Members []memberElem `xml:"member"`
+}
+
+// memberElem is <member>: one register. Tombstones carry only interface,
+// membership, present, stamp and origin. Optional attributes are omitted
+// when empty; ringinuse is omitted when unknown.
+type memberElem struct {
+	Interface      string `xml:"interface,attr"`
+	Name           string `xml:"name,attr,omitempty"`
+	StateInterface string `xml:"state-interface,attr,omitempty"`
+	Membership     string `xml:"membership,attr,omitempty"`
+	Present        string `xml:"present,attr"`
+	Penalty        string `xml:"penalty,attr,omitempty"`
+	Paused         string `xml:"paused,attr,omitempty"`
+	PausedReason   string `xml:"paused-reason,attr,omitempty"`
+	Stamp          string `xml:"stamp,attr"`
+	Origin         string `xml:"origin,attr"`
+	Ringinuse      string `xml:"ringinuse,attr,omitempty"`
+}
+
+// resultDoc is <queuesync-result>: the outcome of POST /queue/v1/changes.
+type resultDoc struct {
+	XMLName xml.Name     `xml:"queuesync-result"`
+	Version string       `xml:"version,attr"`
+	Node    string       `xml:"node,attr"`
+	Clock   string       `xml:"clock,attr"`
+	Results []resultElem `xml:"result"`
+}
+
+type resultElem struct {
+	Queue     string      `xml:"queue,attr"`
+	Interface string      `xml:"interface,attr"`
+	Status    string      `xml:"status,attr"`
+	Reason    string      `xml:"reason,attr,omitempty"`
+	Member    *memberElem `xml:"member"`
+}
+
+// healthDoc is <queuesync-health>.
+type healthDoc struct {
+	XMLName  xml.Name `xml:"queuesync-health"`
+	Version  string   `xml:"version,attr"`
+	Node     string   `xml:"node,attr"`
+	Clock    string   `xml:"clock,attr"`
+	Software string   `xml:"software,attr"`
+}
+
+// toMember converts a register (already validated) to its element.
+func toMember(r state.Register) memberElem {
+	m := memberElem{
+		Interface:  r.Interface,
+		Membership: string(r.Membership),
+		Present:    strconv.FormatBool(r.Present),
+		Stamp:      r.Stamp.String(),
+		Origin:     r.Origin,
+	}
+	if !r.Present {
+		return m
+	}
+	m.Name, m.StateInterface, m.PausedReason = r.MemberName, r.StateInterface, r.PausedReason
+	m.Penalty, m.Paused = strconv.Itoa(r.Penalty), strconv.FormatBool(r.Paused)
+	if r.Ringinuse != nil {
+		m.Ringinuse = strconv.FormatBool(*r.Ringinuse)
+	}
+	return m
+}
+
+// fromMember converts the element of a member of queue to a register and
+// validates it.
+func fromMember(queue string, m memberElem) (state.Register, error) {
+	r := state.Register{
+		Queue: queue, Interface: m.Interface, MemberName: m.Name, StateInterface: m.StateInterface,
+		Membership: state.Membership(m.Membership), PausedReason: m.PausedReason, Origin: m.Origin,
+	}
+	var err error
+	if r.Present, err = parseBool("present", m.Present, false); err != nil {
+		return r, err
+	}
+	if r.Paused, err = parseBool("paused", m.Paused, true); err != nil {
+		return r, err
+	}
+	if r.Penalty, err = parsePenalty(m.Penalty); err != nil {
+		return r, err
+	}
+	if r.Ringinuse, err = parseRinginuse(m.Ringinuse); err != nil {
+		return r, err
+	}
+	if r.Stamp, err = parseStampField("stamp", m.Stamp); err != nil {
+		return r, err
+	}
+	return r, ValidateRegister(r)
+}
+
+// parseBool reads "true" or "false"; an absent value is false when optional.
+func parseBool(field, v string, optional bool) (bool, error) {
+	switch {
+	case v == "true":
+		return true, nil
+	case v == "false", v == "" && optional:
+		return false, nil
+	}
+	return false, &FieldError{field, v, "want true or false"}
+}
+
+func parseRinginuse(v string) (*bool, error) {
+	if v == "" {
+		return nil, nil
+	}
+	b, err := parseBool("ringinuse", v, false)
+	return &b, err
+}
+
+func parsePenalty(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	p, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || v[0] == '+' {
+		return 0, &FieldError{"penalty", v, "want an integer 0.." + strconv.Itoa(MaxPenalty)}
+	}
+	if p < 0 || p > MaxPenalty {
+		return 0, &FieldError{"penalty", v, "out of range 0.." + strconv.Itoa(MaxPenalty)}
+	}
+	return int(p), nil
+}
+
+func parseStampField(field, v string) (state.Stamp, error) {
+	s, err := state.ParseStamp(v)
+	if err != nil {
+		return s, &FieldError{field, v, "want a hybrid-clock stamp milliseconds.counter"}
+	}
+	return s, nil
+}
+
+// memberContext names a member for an error message.
+func memberContext(queue, iface string) string {
+	return fmt.Sprintf("member %s of queue %s", quoteValue(iface), quoteValue(queue))
+}

@@ -1,0 +1,138 @@
+package ami
+
+import (
+	"context"
+	"strconv"
+	"strings"
+)
+
+// IsMemberEvent reports whether an event name (case-insensitive) is one that
+// adds, removes or reconfigures a queue member: QueueMemberAdded,
+// QueueMemberRemoved, QueueMemberPause (QueueMemberPaused in Asterisk 1.8 to
+// 11), QueueMemberPenalty or QueueMemberRinginuse. QueueMemberStatus (device
+// state) is not one.
+func IsMemberEvent(name string) bool {
+	switch strings.ToLower(name) {
+	case "queuememberadded", "queuememberremoved", "queuememberpause",
+		"queuememberpaused", "queuememberpenalty", "queuememberringinuse":
+		return true
+	}
+	return false
+}
+
+// QueueStatus is the decoded result of the QueueStatus action.
+type QueueStatus struct {
+	Params  []QueueParams
+	Members []QueueMember
+}
+
+// QueueStatus runs the QueueStatus action. queue and member filter the
+// result when non-empty. An unknown queue gives an empty result, not an
+// error. With a member filter, Asterisk still reports the parameters of
+// every queue. Waiting callers (QueueEntry) are ignored.
+func (c *Client) QueueStatus(ctx context.Context, queue, member string) (QueueStatus, error) {
+	a := Action{Name: "QueueStatus"}
+	if queue != "" {
+		a.Headers = append(a.Headers, Header{Key: "Queue", Value: queue})
+	}
+	if member != "" {
+		a.Headers = append(a.Headers, Header{Key: "Member", Value: member})
+	}
+	_, items, err := c.DoList(ctx, a)
+	if err != nil {
+		return QueueStatus{}, err
+	}
+	var st QueueStatus
+	for _, it := range items {
+		switch ev := it.Event(); {
+		case strings.EqualFold(ev, "QueueMember"):
+			if st.Members == nil {
+				st.Members = make([]QueueMember, 0, len(items))
+			}
+			st.Members = append(st.Members, DecodeQueueMember(it))
+		case strings.EqualFold(ev, "QueueParams"):
+			st.Params = append(st.Params, DecodeQueueParams(it))
+		}
+	}
+	return st, nil
+}
+
+// QueueAddRequest describes a dynamic member to add.
+type QueueAddRequest struct {
+	Queue, Interface string
+	MemberName       string // omitted when empty: Asterisk then uses Interface
+	StateInterface   string // omitted when empty: Asterisk then uses Interface
+	Penalty          int
+	Paused           bool
+	Reason           string // pause reason; omitted when empty
+}
+
+// QueueAdd adds a dynamic member. It always sends Penalty and Paused
+// (true/false). Known errors: ErrAlreadyThere, ErrNoSuchQueue.
+func (c *Client) QueueAdd(ctx context.Context, r QueueAddRequest) error {
+	h := []Header{{Key: "Queue", Value: r.Queue}, {Key: "Interface", Value: r.Interface}}
+	if r.MemberName != "" {
+		h = append(h, Header{Key: "MemberName", Value: r.MemberName})
+	}
+	if r.StateInterface != "" {
+		h = append(h, Header{Key: "StateInterface", Value: r.StateInterface})
+	}
+	h = append(h, Header{Key: "Penalty", Value: strconv.Itoa(r.Penalty)},
+		Header{Key: "Paused", Value: strconv.FormatBool(r.Paused)})
+	if r.Reason != "" {
+		h = append(h, Header{Key: "Reason", Value: r.Reason})
+	}
+	_, err := c.Do(ctx, Action{Name: "QueueAdd", Headers: h})
+	return err
+}
+
+// QueueRemove removes a dynamic member. Known errors: ErrNotThere,
+// ErrNoSuchQueue, ErrNotDynamic.
+func (c *Client) QueueRemove(ctx context.Context, queue, iface string) error {
+	_, err := c.Do(ctx, Action{Name: "QueueRemove", Headers: []Header{
+		{Key: "Queue", Value: queue}, {Key: "Interface", Value: iface},
+	}})
+	return err
+}
+
+// QueuePause pauses or unpauses a member (static members too). An empty
+// queue applies it to every queue the interface is in. The member's
+// PausedReason becomes reason, even when unpausing, and an empty reason
+// clears it. Asterisk emits QueueMemberPause even when nothing changed.
+// Known error: ErrInterfaceNotFound (also for an unknown queue).
+func (c *Client) QueuePause(ctx context.Context, queue, iface string, paused bool, reason string) error {
+	h := []Header{{Key: "Interface", Value: iface}}
+	if queue != "" {
+		h = append(h, Header{Key: "Queue", Value: queue})
+	}
+	h = append(h, Header{Key: "Paused", Value: strconv.FormatBool(paused)})
+	if reason != "" {
+		h = append(h, Header{Key: "Reason", Value: reason})
+	}
+	_, err := c.Do(ctx, Action{Name: "QueuePause", Headers: h})
+	return err
+}
+
+// QueuePenalty sets a member's penalty; an empty queue applies it to every
+// queue the interface is in. Known error: ErrInvalid (unknown interface or
+// queue, or a negative penalty).
+func (c *Client) QueuePenalty(ctx context.Context, queue, iface string, penalty int) error {
+	h := []Header{{Key: "Interface", Value: iface}, {Key: "Penalty", Value: strconv.Itoa(penalty)}}
+	if queue != "" {
+		h = append(h, Header{Key: "Queue", Value: queue})
+	}
+	_, err := c.Do(ctx, Action{Name: "QueuePenalty", Headers: h})
+	return err
+}
+
+// QueueMemberRingInUse sets whether a member may be rung while in use; an
+// empty queue applies it to every queue the interface is in. Asterisk emits
+// QueueMemberRinginuse. Known error: ErrInvalid.
+func (c *Client) QueueMemberRingInUse(ctx context.Context, queue, iface string, ringinuse bool) error {
+	h := []Header{{Key: "Interface", Value: iface}, {Key: "RingInUse", Value: strconv.FormatBool(ringinuse)}}
+	if queue != "" {
+		h = append(h, Header{Key: "Queue", Value: queue})
+	}
+	_, err := c.Do(ctx, Action{Name: "QueueMemberRingInUse", Headers: h})
+	return err
+}

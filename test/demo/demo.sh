@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# demo.sh: two real Asterisk nodes (sop1 = ast0, sop2 = ast1), PostgreSQL and
+# two queuesync daemons on this machine; members are changed on both sides,
+# then `queuesync resync -v` makes the nodes agree. Run it with `make demo`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TB=test/testbed/testbed.sh
+QS=$PWD/bin/queuesync
+DIR=${QS_DEMO_DIR:-/tmp/queuesync-demo}
+set -a; eval "$($TB env)"; set +a
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { for i in 0 1; do echo "--- sop$((i + 1)) (ast$i): queue $1"; $TB rx "$i" "queue show $1" | grep -E 'Local/|No Members' || true; done; }
+
+cleanup() {
+	for f in "$DIR"/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+say "setting up two nodes in $DIR"
+rm -rf "$DIR"; mkdir -p "$DIR"
+printf '%s\n' "$QS_AMI_SECRET" >"$DIR/ami.secret"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/peer.secret"
+chmod 600 "$DIR"/*.secret
+base=${QUEUESYNC_TEST_DATABASE%/*}
+for i in 0 1; do
+	n=sop$((i + 1)); o=sop$((2 - i)); port=$((18038 + i)); oport=$((18039 - i))
+	psql -q "$QUEUESYNC_TEST_DATABASE" -c "DROP DATABASE IF EXISTS demo_$n WITH (FORCE)" -c "CREATE DATABASE demo_$n"
+	ami_var=QS_AST${i}_AMI
+	cat >"$DIR/$n.yaml" <<YAML
+node: $n
+ami:
+  address: ${!ami_var}
+  username: $QS_AMI_USER
+  secret_file: $DIR/ami.secret
+database:
+  url: $base/demo_$n?sslmode=disable
+listen: 127.0.0.1:$port
+peers:
+  - name: $o
+    url: http://127.0.0.1:$oport
+    secret_file: $DIR/peer.secret
+    queues: all
+log_file: $DIR/$n-queue_sync.log
+YAML
+	$QS migrate --config "$DIR/$n.yaml"
+done
+
+say "clearing the demo members"
+for i in 0 1; do
+	for q in sales support; do
+		for m in Local/1001@agents Local/1002@agents Local/1003@agents; do
+			$TB rx "$i" "queue remove member $m from $q" >/dev/null 2>&1 || true
+		done
+	done
+done
+
+say "starting the daemons"
+for n in sop1 sop2; do
+	$QS daemon --config "$DIR/$n.yaml" >"$DIR/$n-daemon.log" 2>&1 &
+	echo $! >"$DIR/$n.pid"
+done
+sleep 1
+
+say "changing members on both nodes with the Asterisk CLI (no queuesync involved)"
+$TB rx 0 'queue add member Local/1001@agents to sales penalty 2 as Alice state_interface Custom:1001'
+$TB rx 0 'queue pause member Local/1001@agents queue sales reason lunch'
+$TB rx 1 'queue add member Local/1002@agents to support penalty 4 as Bob'
+$TB rx 1 'queue add member Local/1003@agents to sales as Carol'
+show sales
+show support
+
+say "queuesync resync -v on sop1"
+$QS resync -v --config "$DIR/sop1.yaml"
+
+say "the nodes agree"
+show sales
+show support
+
+say "queuesync resync -v on sop2: nothing left to do"
+$QS resync -v --config "$DIR/sop2.yaml"
+
+say "sync log of sop1 ($DIR/sop1-queue_sync.log)"
+cat "$DIR/sop1-queue_sync.log"
+echo
+echo "Stop the Asterisk nodes and PostgreSQL with: make testbed-down"

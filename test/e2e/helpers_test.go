@@ -1,0 +1,252 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// memberView is the synced part of a member, for comparing nodes.
+type memberView struct {
+	Queue, Interface, Name, StateInterface, Membership string
+	Penalty                                            int
+	Paused                                             bool
+	Reason                                             string
+}
+
+func (m memberView) String() string {
+	r := ""
+	if m.Paused {
+		r = "(" + m.Reason + ")"
+	}
+	return fmt.Sprintf("%s/%s name=%q si=%s %s pen=%d paused=%v%s", m.Queue, m.Interface, m.Name, m.StateInterface, m.Membership, m.Penalty, m.Paused, r)
+}
+
+// members returns n's live members of the test queues, sorted.
+func members(t *testing.T, n *node) []memberView {
+	t.Helper()
+	cl := amiClient(t, n)
+	qs, err := cl.QueueStatus(ctxT(t), "", "")
+	if err != nil {
+		t.Fatalf("QueueStatus on %s: %v", n.name, err)
+	}
+	var out []memberView
+	for _, m := range qs.Members {
+		if !isTestQueue(m.Queue) {
+			continue
+		}
+		v := memberView{Queue: m.Queue, Interface: m.Interface, Name: m.Name, StateInterface: m.StateInterface,
+			Membership: m.Membership, Penalty: m.Penalty, Paused: m.Paused}
+		if m.Paused {
+			v.Reason = m.PausedReason
+		}
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
+}
+
+func isTestQueue(q string) bool {
+	for _, t := range testQueues {
+		if strings.EqualFold(t, q) {
+			return true
+		}
+	}
+	return false
+}
+
+func render(ms []memberView) string {
+	var b strings.Builder
+	for _, m := range ms {
+		b.WriteString("  " + m.String() + "\n")
+	}
+	return b.String()
+}
+
+// requireSame fails unless both nodes hold the same members.
+func requireSame(t *testing.T) []memberView {
+	t.Helper()
+	a, b := members(t, tb.nodes[0]), members(t, tb.nodes[1])
+	if render(a) != render(b) {
+		t.Fatalf("nodes differ:\nsop1:\n%ssop2:\n%s", render(a), render(b))
+	}
+	return a
+}
+
+func find(ms []memberView, queue, iface string) *memberView {
+	for i := range ms {
+		if strings.EqualFold(ms[i].Queue, queue) && strings.EqualFold(ms[i].Interface, iface) {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+// reset removes every dynamic member of the test queues on both nodes and
+// empties both journals, so that each scenario starts clean.
+func reset(t *testing.T) {
+	t.Helper()
+	for _, n := range tb.nodes {
+		tb.stopDaemon(n)
+	}
+	for _, n := range tb.nodes {
+		cl := amiClient(t, n)
+		qs, err := cl.QueueStatus(ctxT(t), "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range qs.Members {
+			if isTestQueue(m.Queue) && m.Membership == "dynamic" {
+				if err := cl.QueueRemove(ctxT(t), m.Queue, m.Interface); err != nil {
+					t.Fatalf("reset %s: remove %s/%s: %v", n.name, m.Queue, m.Interface, err)
+				}
+			}
+			if isTestQueue(m.Queue) && m.Membership == "static" && m.Paused {
+				_ = cl.QueuePause(ctxT(t), m.Queue, m.Interface, false, "")
+			}
+		}
+		execSQL(t, n, "DELETE FROM attribute_state WHERE class = 'queue_sync'")
+		execSQL(t, n, "DELETE FROM queue_sync_peer")
+	}
+	for _, n := range tb.nodes {
+		n.gate.set(true)
+		if err := tb.startDaemon(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A fresh second for LoginTime/LastPause-dated changes.
+	time.Sleep(1100 * time.Millisecond)
+}
+
+// partition cuts the daemons off from each other (both directions) until
+// the test ends; the resync commands still reach the peers directly.
+func partition(t *testing.T) {
+	t.Helper()
+	for _, n := range tb.nodes {
+		n.gate.set(false)
+	}
+	t.Cleanup(func() {
+		for _, n := range tb.nodes {
+			n.gate.set(true)
+		}
+	})
+}
+
+func execSQL(t *testing.T, n *node, sql string, args ...any) {
+	t.Helper()
+	conn, err := pgx.Connect(ctxT(t), n.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctxT(t), sql, args...); err != nil {
+		t.Fatalf("%s on %s: %v", sql, n.name, err)
+	}
+}
+
+// journal returns n's journal rows as comparable text, sorted.
+func journal(t *testing.T, n *node) string {
+	t.Helper()
+	conn, err := pgx.Connect(ctxT(t), n.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(ctxT(t), `SELECT queue_key, iface_key, present, member_name, penalty, paused, paused_reason, stamp_wall, stamp_logical, origin
+		FROM attribute_state WHERE class = 'queue_sync' ORDER BY queue_key, iface_key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		vals, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, vals...)
+	}
+	return b.String()
+}
+
+// queueLog returns the lines of n's queue_log written since mark that
+// mention iface or name.
+func queueLog(t *testing.T, n *node, since int, needles ...string) []string {
+	t.Helper()
+	b, err := os.ReadFile(n.astDir + "/log/queue_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var out []string
+	for _, l := range lines[min(since, len(lines)):] {
+		for _, nd := range needles {
+			if strings.Contains(l, "|"+nd+"|") {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func queueLogMark(t *testing.T, n *node) int {
+	t.Helper()
+	b, _ := os.ReadFile(n.astDir + "/log/queue_log")
+	return len(strings.Split(strings.TrimSpace(string(b)), "\n"))
+}
+
+func countVerb(lines []string, verb string) int {
+	c := 0
+	for _, l := range lines {
+		f := strings.Split(l, "|")
+		if len(f) > 4 && f[4] == verb {
+			c++
+		}
+	}
+	return c
+}
+
+func resync(t *testing.T, n *node, args ...string) string {
+	t.Helper()
+	out, errOut, err := tb.run3(n, append([]string{"resync"}, args...)...)
+	if err != nil {
+		t.Fatalf("resync on %s: exit %d\nstdout:\n%s\nstderr:\n%s", n.name, exitCode(err), out, errOut)
+	}
+	return out
+}
+
+func add(t *testing.T, n *node, r ami.QueueAddRequest) {
+	t.Helper()
+	if err := amiClient(t, n).QueueAdd(ctxT(t), r); err != nil {
+		t.Fatalf("QueueAdd on %s: %v", n.name, err)
+	}
+}
+
+func runTestbed(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.Command(env("QS_TESTBED"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("testbed %v: %v\n%s", args, err, out)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
