@@ -40,7 +40,7 @@ func TestWriterRefusesUnsafeActions(t *testing.T) {
 	if n := counted.written.Load(); n != 0 {
 		t.Errorf("%d bytes written for refused actions", n)
 	}
-	if err := QueuePauseErr(c); !errors.Is(err, ErrUnsafeValue) || !strings.Contains(err.Error(), `header "Reason"`) {
+	if err := pauseWithInjection(c); !errors.Is(err, ErrUnsafeValue) || !strings.Contains(err.Error(), `header "Reason"`) {
 		t.Errorf("QueuePause helper: %v", err)
 	}
 	if n := counted.written.Load(); n != 0 {
@@ -48,8 +48,8 @@ func TestWriterRefusesUnsafeActions(t *testing.T) {
 	}
 }
 
-// QueuePauseErr tries to smuggle a second action through a pause reason.
-func QueuePauseErr(c *Client) error {
+// pauseWithInjection tries to smuggle a second action through a pause reason.
+func pauseWithInjection(c *Client) error {
 	return c.QueuePause(context.Background(), "sales", "Local/1@x", true, "x\r\n\r\nAction: Logoff")
 }
 
