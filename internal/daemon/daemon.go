@@ -53,6 +53,7 @@ type Daemon struct {
 	clock   *state.Clock
 	metrics *metrics
 	latency *latencyTracker
+	ringuse *ringinuseCache
 	handler atomic.Pointer[http.Handler]
 	srv     *http.Server
 	ln      net.Listener
@@ -77,11 +78,12 @@ func New(o Options) (*Daemon, error) {
 	if o.SyncLog == nil {
 		o.SyncLog = nopLog{}
 	}
-	d := &Daemon{opts: o, link: &amiLink{dial: o.DialAMI}, metrics: newMetrics()}
+	d := &Daemon{opts: o, link: &amiLink{dial: o.DialAMI}, metrics: newMetrics(), ringuse: newRinginuseCache()}
 	d.conf.Store(&o.Config)
 	d.latency = &latencyTracker{seen: map[trackKey]time.Time{}, hist: d.metrics.latency, now: o.Now}
 	d.clock = state.NewClock(o.Now, o.Config.MaxClockSkew)
-	d.eng = engine.New(engine.Options{Node: o.Config.Node, AMI: d.link, Journal: o.Journal, Clock: d.clock, Log: o.Log, Now: o.Now})
+	d.eng = engine.New(engine.Options{Node: o.Config.Node, AMI: d.link, Journal: o.Journal, Clock: d.clock, Log: o.Log, Now: o.Now,
+		Ringinuse: d.ringuse.get})
 	if err := d.setHandler(o.Config); err != nil {
 		return nil, err
 	}

@@ -200,24 +200,7 @@ func (p *deliverer) results(ctx context.Context, regs []state.Register, rs peer.
 // resync runs a full pull and push with the peer (its return after an
 // outage, or a reload).
 func (p *deliverer) resync(ctx context.Context) {
-	sess, err := p.d.eng.Begin(ctx, nil)
-	if err != nil {
-		p.log.Warn("resync with returning peer", "err", err)
-		return
-	}
-	defer sess.End()
-	outs, err := sess.Reconcile(ctx)
-	if err == nil {
-		var known *peer.Snapshot
-		var pulled []engine.Outcome
-		known, pulled, err = sess.Pull(ctx, p.peer, nil)
-		outs = append(outs, pulled...)
-		if err == nil {
-			var pushed []engine.Outcome
-			pushed, err = sess.Push(ctx, p.peer, known)
-			outs = append(outs, pushed...)
-		}
-	}
+	outs, err := p.d.eng.SyncPeer(ctx, p.peer)
 	for _, o := range outs {
 		p.d.opts.SyncLog.Outcome("resync", o)
 	}

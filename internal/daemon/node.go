@@ -57,11 +57,7 @@ func (n *peerNode) Apply(ctx context.Context, from string, regs []state.Register
 // applyFrom applies registers received from a peer (pushed to us, or
 // returned as newer by a peer we pushed to).
 func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Register) ([]engine.Outcome, error) {
-	ms := make([]engine.Member, len(regs))
-	for i, r := range regs {
-		ms[i] = engine.Member{Queue: r.Queue, Interface: r.Interface}
-	}
-	sess, err := d.eng.BeginMembers(ctx, ms)
+	sess, err := d.eng.BeginMembers(ctx, engine.Members(regs))
 	if err != nil {
 		return nil, err
 	}

@@ -62,6 +62,7 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
 	full := ""
 	for _, ev := range batch {
 		name := ev.Event()
+		d.ringuse.learn(ev.Message)
 		switch {
 		case ev.Gap:
 			full = "event queue overflow"

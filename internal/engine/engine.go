@@ -44,7 +44,10 @@ type Options struct {
 	Log     *slog.Logger // optional
 	DryRun  bool         // decide everything, change nothing
 	Workers int          // AMI actions in flight at once (default 32)
-	Now     func() time.Time
+	// Ringinuse, when set, tells a member's ringinuse as last seen in an AMI
+	// event: QueueStatus does not report it. Nil means unknown.
+	Ringinuse func(state.Key) *bool
+	Now       func() time.Time
 }
 
 // Engine reconciles one node. It is safe for concurrent use: sessions are
@@ -100,7 +103,7 @@ func (e *Engine) Begin(ctx context.Context, queues []string) (*Session, error) {
 }
 
 func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
-	view, err := observe(ctx, e.opts.AMI, queues)
+	view, err := e.observe(ctx, queues)
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,11 @@ func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error
 }
 
 func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error) {
-	cs, err := e.opts.AMI.CoreStatus(ctx)
+	startup, err := startTime(ctx, e.opts.AMI)
 	if err != nil {
-		return nil, fmt.Errorf("read asterisk start time: %w", err)
+		return nil, err
 	}
-	v := &View{Startup: cs.Startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
 	s := &Session{e: e, view: v, journal: map[state.Key]store.Entry{}, scoped: true}
 	for _, m := range ms {
 		if err := s.readMember(ctx, m); err != nil {
@@ -67,8 +67,7 @@ func (s *Session) readMember(ctx context.Context, m Member) error {
 	}
 	for _, am := range qs.Members {
 		if state.NewKey(am.Queue, am.Interface) == k {
-			l := LiveFromAMI(am)
-			s.view.Members[k] = &l
+			s.view.Members[k] = s.e.live(k, am)
 		}
 	}
 	en, ok, err := s.e.opts.Journal.Get(ctx, k)
@@ -105,7 +104,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 		switch {
 		case ok && en.Pending:
 			continue
-		case ok && live.Matches(en.Register):
+		case ok && live.Matches(en.Register) && !learnedRinginuse(en.Register, live):
 			continue
 		case !ok && live == nil:
 			continue
@@ -118,4 +117,16 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 	}
 	err := s.commit(ctx, steps)
 	return outcomes(steps), err
+}
+
+// learnedRinginuse reports whether live shows a ringinuse the register does
+// not hold: a register without one means the default (yes).
+func learnedRinginuse(r state.Register, live *state.Live) bool {
+	if live == nil || live.Ringinuse == nil {
+		return false
+	}
+	if r.Ringinuse == nil {
+		return !*live.Ringinuse
+	}
+	return *r.Ringinuse != *live.Ringinuse
 }

@@ -34,8 +34,9 @@ type Outcome struct {
 	Err       error
 }
 
-// Changed reports whether the outcome is worth showing: anything but in sync.
-func (o Outcome) Changed() bool { return o.Result != InSync }
+// Changed reports whether the outcome is worth reporting: anything but in
+// sync, or an incoming register that lost (it changes nothing here).
+func (o Outcome) Changed() bool { return o.Result != InSync && o.Result != Stale }
 
 // Failed reports whether the outcome counts as a partial failure.
 func (o Outcome) Failed() bool { return o.Result == Failed }

@@ -23,7 +23,12 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read last asterisk start: %w", err)
 	}
-	restarted := !s.view.Startup.Equal(last)
+	if s.scoped && s.view.Startup.IsZero() {
+		// A few members cannot tell when Asterisk started: trust the last
+		// full reconcile (the daemon runs one at every connect).
+		s.view.Startup = last
+	}
+	restarted := s.view.Startup.IsZero() || !s.view.Startup.Equal(last)
 	var steps []*step
 	for _, k := range s.keys() {
 		if st := s.reconcileKey(k, restarted); st != nil {
@@ -96,6 +101,9 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 // so that the restart explains a difference. Asterisk reports its start time
 // to the second: a register from that second counts as before the restart.
 func (s *Session) erasedByRestart(reg state.Register) bool {
+	if s.view.Startup.IsZero() {
+		return true // start unknown and nothing live to date it: restore
+	}
 	return reg.Stamp.Wall < s.view.Startup.Add(time.Second).UnixMilli()
 }
 

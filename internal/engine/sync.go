@@ -24,19 +24,37 @@ type Peer struct {
 
 // Pull fetches the peer's registers for queues (all shared when empty) and
 // applies those that win here. It returns the peer's snapshot for Push.
+//
+// Pull holds the session, and so the engine's lock, across the request: use
+// it only where no peer can call back into this engine (the one-shot
+// commands). The daemon uses Engine.SyncPeer.
 func (s *Session) Pull(ctx context.Context, p Peer, queues []string) (*peer.Snapshot, []Outcome, error) {
-	snap, err := p.Client.State(ctx, queues, s.e.opts.DryRun)
+	snap, err := fetch(ctx, p, queues, s.e.opts.DryRun)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pull from %s: %w", p.Name, err)
+		return nil, nil, err
 	}
+	outs, err := s.ApplySnapshot(ctx, p, snap)
+	return &snap, outs, err
+}
+
+func fetch(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
+	snap, err := p.Client.State(ctx, queues, dryRun)
+	if err != nil {
+		return snap, fmt.Errorf("pull from %s: %w", p.Name, err)
+	}
+	return snap, nil
+}
+
+// ApplySnapshot applies the registers of a peer's snapshot that are in
+// queues both nodes share.
+func (s *Session) ApplySnapshot(ctx context.Context, p Peer, snap peer.Snapshot) ([]Outcome, error) {
 	var regs []state.Register
 	for _, r := range snap.Registers {
 		if p.Shares(r.Queue) && s.view.Defined(r.Queue) {
 			regs = append(regs, r)
 		}
 	}
-	outs, err := s.Apply(ctx, p.Name, regs)
-	return &snap, outs, err
+	return s.Apply(ctx, p.Name, regs)
 }
 
 // Push sends the peer our registers for the queues it shares. With the
@@ -44,7 +62,7 @@ func (s *Session) Pull(ctx context.Context, p Peer, queues []string) (*peer.Snap
 // peer's are sent. A register the peer answers as stale comes back newer and
 // is applied here.
 func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Outcome, error) {
-	regs := s.pushable(p, known)
+	regs := s.Pushable(p, known)
 	if len(regs) == 0 {
 		return nil, nil
 	}
@@ -58,7 +76,9 @@ func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Out
 	return s.pushResults(ctx, p.Name, regs, rs)
 }
 
-func (s *Session) pushable(p Peer, known *peer.Snapshot) []state.Register {
+// Pushable returns our registers for the queues p shares whose version the
+// peer's snapshot (when known) does not hold.
+func (s *Session) Pushable(p Peer, known *peer.Snapshot) []state.Register {
 	theirs := map[state.Key]state.Version{}
 	if known != nil {
 		for _, r := range known.Registers {
@@ -128,4 +148,44 @@ func (s *Session) pushResults(ctx context.Context, name string, regs []state.Reg
 	}
 	applied, err := s.Apply(ctx, name, newer)
 	return append(outs, applied...), err
+}
+
+// SyncPeer runs a full pull and push with p without holding the engine's
+// lock across a request, so that the peer may call back into this node at
+// the same time (the daemon's resync when a peer returns).
+func (e *Engine) SyncPeer(ctx context.Context, p Peer) ([]Outcome, error) {
+	snap, err := fetch(ctx, p, nil, e.opts.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := e.Begin(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	outs, err := sess.ApplySnapshot(ctx, p, snap)
+	regs := sess.Pushable(p, &snap)
+	sess.End()
+	if err != nil || len(regs) == 0 || e.opts.DryRun {
+		return outs, err
+	}
+	rs, err := p.Client.Push(ctx, regs)
+	if err != nil {
+		return outs, fmt.Errorf("push to %s: %w", p.Name, err)
+	}
+	sess, err = e.BeginMembers(ctx, Members(regs))
+	if err != nil {
+		return outs, err
+	}
+	defer sess.End()
+	pushed, err := sess.pushResults(ctx, p.Name, regs, rs)
+	return append(outs, pushed...), err
+}
+
+// Members names the members of regs, for BeginMembers.
+func Members(regs []state.Register) []Member {
+	ms := make([]Member, len(regs))
+	for i, r := range regs {
+		ms[i] = Member{Queue: r.Queue, Interface: r.Interface}
+	}
+	return ms
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -25,10 +26,11 @@ func (v *View) Defined(queue string) bool {
 
 // observe reads CoreStatus and QueueStatus. With one queue it asks Asterisk
 // for that queue only; otherwise it reads every queue and keeps those asked.
-func observe(ctx context.Context, a AMI, queues []string) (*View, error) {
-	cs, err := a.CoreStatus(ctx)
+func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
+	a := e.opts.AMI
+	startup, err := startTime(ctx, a)
 	if err != nil {
-		return nil, fmt.Errorf("read asterisk start time: %w", err)
+		return nil, err
 	}
 	filter := ""
 	if len(queues) == 1 {
@@ -39,7 +41,10 @@ func observe(ctx context.Context, a AMI, queues []string) (*View, error) {
 		return nil, fmt.Errorf("read queue status: %w", err)
 	}
 	want := wanted(queues)
-	v := &View{Startup: cs.Startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	if startup.IsZero() && len(queues) == 0 {
+		startup = estimateStartup(qs.Members)
+	}
+	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
 	for _, p := range qs.Params {
 		if want(p.Queue) {
 			v.Queues[strings.ToLower(p.Queue)] = p.Queue
@@ -47,8 +52,8 @@ func observe(ctx context.Context, a AMI, queues []string) (*View, error) {
 	}
 	for _, m := range qs.Members {
 		if want(m.Queue) {
-			l := LiveFromAMI(m)
-			v.Members[state.NewKey(m.Queue, m.Interface)] = &l
+			k := state.NewKey(m.Queue, m.Interface)
+			v.Members[k] = e.live(k, m)
 		}
 	}
 	return v, nil
@@ -90,4 +95,44 @@ func LiveFromAMI(m ami.QueueMember) state.Live {
 		l.Membership = state.Dynamic
 	}
 	return l
+}
+
+// startTime asks Asterisk when it started. CoreStatus needs the system or
+// reporting read class: for a least-privilege AMI user (read = agent) it
+// returns the zero time and callers estimate.
+func startTime(ctx context.Context, a AMI) (time.Time, error) {
+	cs, err := a.CoreStatus(ctx)
+	if errors.Is(err, ami.ErrPermission) {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read asterisk start time: %w", err)
+	}
+	return cs.Startup, nil
+}
+
+// estimateStartup estimates Asterisk's start from the earliest member login:
+// static members and members restored from astdb log in at start. With no
+// member at all it returns the zero time: unknown, treated as a restart
+// (the safe side: restore, never propagate a loss).
+func estimateStartup(ms []ami.QueueMember) time.Time {
+	var first int64
+	for _, m := range ms {
+		if m.LoginTime > 0 && (first == 0 || m.LoginTime < first) {
+			first = m.LoginTime
+		}
+	}
+	if first == 0 {
+		return time.Time{}
+	}
+	return time.Unix(first, 0)
+}
+
+// live converts m, filling in the ringinuse QueueStatus leaves out.
+func (e *Engine) live(k state.Key, m ami.QueueMember) *state.Live {
+	l := LiveFromAMI(m)
+	if l.Ringinuse == nil && e.opts.Ringinuse != nil {
+		l.Ringinuse = e.opts.Ringinuse(k)
+	}
+	return &l
 }

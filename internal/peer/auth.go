@@ -36,11 +36,15 @@ func (a *authenticator) verify(r *http.Request, body []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	nonce := r.Header.Get(HeaderNonce)
+	if len(nonce) != 32 {
+		return "", unauthorized("missing or malformed %s header: want 32 hex digits; is the sender an older queuesync?", HeaderNonce)
+	}
 	sig, err := parseSignature(r.Header.Get(HeaderSignature))
 	if err != nil {
 		return "", err
 	}
-	if !hmac.Equal(sig, mac(secret, canonical(r, ts, node, body))) {
+	if !hmac.Equal(sig, mac(secret, canonical(r, ts, nonce, node, body))) {
 		return "", unauthorized("signature mismatch: the shared secret for node %s differs on the two nodes; copy the same secret file to both", node)
 	}
 	now := a.now()

@@ -11,8 +11,8 @@ import (
 
 func TestCanonical(t *testing.T) {
 	req := httptest.NewRequest("GET", "/queue/v1/state?queue=support&queue=sales%2Beu", nil)
-	got := canonical(req, "1764041234", "sop1", nil)
-	want := "GET\n/queue/v1/state?queue=support&queue=sales%2Beu\n1764041234\nsop1\n" +
+	got := canonical(req, "1764041234", "00112233445566778899aabbccddeeff", "sop1", nil)
+	want := "GET\n/queue/v1/state?queue=support&queue=sales%2Beu\n1764041234\n00112233445566778899aabbccddeeff\nsop1\n" +
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	if got != want {
 		t.Errorf("canonical =\n%q\nwant\n%q", got, want)
@@ -28,9 +28,23 @@ func TestSign(t *testing.T) {
 	}
 	sum := sha256.Sum256(body)
 	h := hmac.New(sha256.New, secret)
-	h.Write([]byte("POST\n/queue/v1/changes\n1764041234\nsop1\n" + hex.EncodeToString(sum[:])))
+	nonce := req.Header.Get(HeaderNonce)
+	if len(nonce) != 32 {
+		t.Fatalf("nonce = %q, want 32 hex digits", nonce)
+	}
+	h.Write([]byte("POST\n/queue/v1/changes\n1764041234\n" + nonce + "\nsop1\n" + hex.EncodeToString(sum[:])))
 	if got, want := req.Header.Get(HeaderSignature), "v1="+hex.EncodeToString(h.Sum(nil)); got != want {
 		t.Errorf("signature = %s, want %s", got, want)
+	}
+}
+
+func TestSignTwiceInOneSecondDiffers(t *testing.T) {
+	a := httptest.NewRequest("GET", "/queue/v1/state", nil)
+	b := httptest.NewRequest("GET", "/queue/v1/state", nil)
+	Sign(a, "sop1", secret, now, nil)
+	Sign(b, "sop1", secret, now, nil)
+	if a.Header.Get(HeaderSignature) == b.Header.Get(HeaderSignature) {
+		t.Fatal("two identical requests in the same second got the same signature: the second would be refused as a replay")
 	}
 }
 
