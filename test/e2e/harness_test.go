@@ -37,6 +37,7 @@ type node struct {
 	logFile string
 	cliCfg  string // same node, but peers reached directly (not through the gate)
 	gate    *gate  // the other daemon's path to this node's peer API
+	amiGate *gate  // the daemon's path to its Asterisk manager
 }
 
 type cluster struct {
@@ -98,11 +99,14 @@ func newCluster() (*cluster, error) {
 			return nil, err
 		}
 		n.gate = g
+		if n.amiGate, err = newGate(n.ami); err != nil {
+			return nil, err
+		}
 	}
 	for i, n := range c.nodes {
 		other := c.nodes[1-i]
-		write(n.name+".yaml", n.config(other, other.gate.addr(), dir))
-		write(n.name+"-cli.yaml", n.config(other, other.listen, dir))
+		write(n.name+".yaml", n.config(other, n.amiGate.addr(), other.gate.addr(), dir))
+		write(n.name+"-cli.yaml", n.config(other, n.ami, other.listen, dir))
 		if out, err := c.run(n, "migrate"); err != nil {
 			return nil, fmt.Errorf("migrate %s: %v\n%s", n.name, err, out)
 		}
@@ -115,7 +119,7 @@ func newCluster() (*cluster, error) {
 	return c, nil
 }
 
-func (n *node) config(other *node, peerAddr, dir string) string {
+func (n *node) config(other *node, amiAddr, peerAddr, dir string) string {
 	return fmt.Sprintf(`node: %s
 ami:
   address: %s
@@ -131,7 +135,7 @@ peers:
     queues: all
 log_file: %s
 health_interval: 500ms
-`, n.name, n.ami, env("QS_AMI_USER"), filepath.Join(dir, "ami.secret"), n.dbURL, n.listen,
+`, n.name, amiAddr, env("QS_AMI_USER"), filepath.Join(dir, "ami.secret"), n.dbURL, n.listen,
 		other.name, peerAddr, filepath.Join(dir, "peer.secret"), n.logFile)
 }
 

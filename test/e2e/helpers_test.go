@@ -123,6 +123,8 @@ func reset(t *testing.T) {
 				_ = cl.QueuePause(ctxT(t), m.Queue, m.Interface, false, "")
 			}
 		}
+		// Forget members Asterisk persisted while persistentmembers was on.
+		runTestbed(t, "rx", itoa(n.idx), "database deltree Queue/PersistentMembers")
 		execSQL(t, n, "DELETE FROM attribute_state WHERE class = 'queue_sync'")
 		execSQL(t, n, "DELETE FROM queue_sync_peer")
 	}

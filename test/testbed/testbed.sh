@@ -144,6 +144,24 @@ stop_one() {
 	kill -9 "$pid" 2>/dev/null || true
 }
 
+# restart_one restarts instance I with 'core restart now' and returns once
+# the new process (daemon mode gives it a new pid) is fully booted.
+restart_one() {
+	local i=$1 old n
+	old=$(ast_pid "$i") || die "ast$i is not running"
+	ast "$i" -rx 'core restart now' >/dev/null 2>&1 || true
+	for n in $(seq 1 100); do
+		local cur
+		cur=$(ast_pid "$i" 2>/dev/null) || cur=""
+		if [ -n "$cur" ] && [ "$cur" != "$old" ]; then
+			wait_booted "$i"
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "ast$i did not restart within 10 s; see $(host_dir "$i")/log/messages.log"
+}
+
 pg_bin() {
 	local b
 	for b in /usr/lib/postgresql/*/bin; do [ -x "$b/initdb" ] && { echo "$b"; return; }; done
@@ -242,10 +260,7 @@ main() {
 	rx) ast "$1" -rx "$2" ;;
 	persist)
 		sed -i "s/^persistentmembers = .*/persistentmembers = $2/" "$(host_dir "$1")/etc/queues.conf" ;;
-	restart)
-		ast "$1" -rx 'core restart now' >/dev/null 2>&1 || true
-		sleep 0.3
-		wait_booted "$1" ;;
+	restart) restart_one "$1" ;;
 	stop) stop_one "$1" ;;
 	start) start_one "$1" ;;
 	pg-restart) pg_stop; pg_start ;;

@@ -1,0 +1,172 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// waitSame waits until both nodes hold the same members and cond holds on
+// them, or fails after timeout. It returns how long it took.
+func waitSame(t *testing.T, timeout time.Duration, cond func([]memberView) bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	var a, b []memberView
+	for time.Since(start) < timeout {
+		a, b = members(t, tb.nodes[0]), members(t, tb.nodes[1])
+		if render(a) == render(b) && (cond == nil || cond(a)) {
+			return time.Since(start)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("nodes did not converge within %s:\nsop1:\n%ssop2:\n%s", timeout, render(a), render(b))
+	return 0
+}
+
+func has(queue, iface string, pred func(memberView) bool) func([]memberView) bool {
+	return func(ms []memberView) bool {
+		m := find(ms, queue, iface)
+		return m != nil && (pred == nil || pred(*m))
+	}
+}
+
+func hasNot(queue, iface string) func([]memberView) bool {
+	return func(ms []memberView) bool { return find(ms, queue, iface) == nil }
+}
+
+// Each kind of change made on one node appears on the other, both ways.
+func TestLiveReplicatesEachChange(t *testing.T) {
+	reset(t)
+	for i, dir := range [][2]*node{{tb.nodes[0], tb.nodes[1]}, {tb.nodes[1], tb.nodes[0]}} {
+		src, dst := dir[0], dir[1]
+		iface := fmt.Sprintf("Local/31%02d@agents", i)
+		t.Run(src.name+"->"+dst.name, func(t *testing.T) {
+			cl := amiClient(t, src)
+			ctx := ctxT(t)
+			step := func(name string, do func() error, cond func([]memberView) bool) {
+				t.Helper()
+				if err := do(); err != nil {
+					t.Fatalf("%s on %s: %v", name, src.name, err)
+				}
+				d := waitSame(t, 15*time.Second, cond)
+				t.Logf("%s replicated in %s", name, d)
+			}
+			step("add", func() error {
+				return cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: "sales", Interface: iface, MemberName: "Live " + src.name, Penalty: 1})
+			}, has("sales", iface, nil))
+			step("pause", func() error { return cl.QueuePause(ctx, "sales", iface, true, "coffee: 5 min, maybe 10") },
+				has("sales", iface, func(m memberView) bool { return m.Paused && m.Reason == "coffee: 5 min, maybe 10" }))
+			step("unpause", func() error { return cl.QueuePause(ctx, "sales", iface, false, "") },
+				has("sales", iface, func(m memberView) bool { return !m.Paused }))
+			step("penalty", func() error { return cl.QueuePenalty(ctx, "sales", iface, 4) },
+				has("sales", iface, func(m memberView) bool { return m.Penalty == 4 }))
+			if err := cl.QueueMemberRingInUse(ctx, "sales", iface, false); err != nil {
+				t.Fatal(err)
+			}
+			waitRinginuse(t, dst, "sales", iface, false)
+			step("remove", func() error { return cl.QueueRemove(ctx, "sales", iface) }, hasNot("sales", iface))
+		})
+	}
+}
+
+// waitRinginuse waits until n's CLI shows iface's ringinuse as want
+// (QueueStatus does not report it).
+func waitRinginuse(t *testing.T, n *node, queue, iface string, want bool) {
+	t.Helper()
+	word := map[bool]string{true: "ringinuse enabled", false: "ringinuse disabled"}[want]
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _ := amiClient(t, n).Command(ctxT(t), "queue show "+queue)
+		for _, l := range out {
+			if strings.Contains(l, iface) && strings.Contains(l, word) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s in %s never showed %q", n.name, iface, queue, word)
+}
+
+// A change made with the Asterisk CLI, not AMI, is replicated too.
+func TestLiveReplicatesCLIChange(t *testing.T) {
+	reset(t)
+	runTestbed(t, "rx", "0", "queue add member Local/3110@agents to support penalty 3 as Cli")
+	runTestbed(t, "rx", "0", "queue pause member Local/3110@agents queue support reason cli-break")
+	waitSame(t, 15*time.Second, has("support", "Local/3110@agents", func(m memberView) bool {
+		return m.Paused && m.Reason == "cli-break" && m.Penalty == 3
+	}))
+}
+
+// 200 random changes spread over both nodes: both end equal, and neither
+// queue_log shows an action that was not needed (no echo, no re-pause).
+func TestLiveRandomChanges(t *testing.T) {
+	reset(t)
+	rng := rand.New(rand.NewPCG(42, 7))
+	marks := [2]int{queueLogMark(t, tb.nodes[0]), queueLogMark(t, tb.nodes[1])}
+	clients := [2]*ami.Client{amiClient(t, tb.nodes[0]), amiClient(t, tb.nodes[1])}
+	queues := []string{"sales", "billing"}
+	var ifaces, names []string
+	for i := 0; i < 6; i++ {
+		ifaces = append(ifaces, fmt.Sprintf("Local/32%02d@agents", i))
+		names = append(names, fmt.Sprintf("Rand%d", i))
+	}
+	done := 0
+	for op := 0; op < 200; op++ {
+		n := rng.IntN(2)
+		q, mi := queues[rng.IntN(2)], rng.IntN(len(ifaces))
+		if randomOp(t, clients[n], rng, q, ifaces[mi], names[mi]) {
+			done++
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	d := waitSame(t, 30*time.Second, nil)
+	t.Logf("%d changes applied; converged %s after the last", done, d)
+	time.Sleep(500 * time.Millisecond) // let any echo show up before counting
+	needles := append(append([]string{}, ifaces...), names...)
+	for i, n := range tb.nodes {
+		lines := queueLog(t, n, marks[i], needles...)
+		if len(lines) > done {
+			t.Errorf("%s's queue_log has %d lines for %d changes: an action was repeated or echoed:\n%s",
+				n.name, len(lines), done, strings.Join(lines, "\n"))
+		}
+	}
+	requireSame(t)
+}
+
+// randomOp makes one change that is not a no-op on the node it is made on,
+// and reports whether Asterisk accepted it.
+func randomOp(t *testing.T, cl *ami.Client, rng *rand.Rand, q, iface, name string) bool {
+	ctx := ctxT(t)
+	qs, err := cl.QueueStatus(ctx, q, iface)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cur *ami.QueueMember
+	for i := range qs.Members {
+		if strings.EqualFold(qs.Members[i].Interface, iface) {
+			cur = &qs.Members[i]
+		}
+	}
+	switch {
+	case cur == nil:
+		err = cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: name, Penalty: rng.IntN(5), Paused: rng.IntN(2) == 0, Reason: "r"})
+	case rng.IntN(5) == 0:
+		err = cl.QueueRemove(ctx, q, iface)
+	case rng.IntN(2) == 0:
+		reason := fmt.Sprintf("reason %d", rng.IntN(3))
+		if cur.Paused && cur.PausedReason == reason {
+			err = cl.QueuePause(ctx, q, iface, false, "")
+		} else {
+			err = cl.QueuePause(ctx, q, iface, true, reason)
+		}
+	default:
+		err = cl.QueuePenalty(ctx, q, iface, (cur.Penalty+1+rng.IntN(4))%6)
+	}
+	return err == nil
+}
