@@ -19,6 +19,8 @@
 #   QS_PERSIST    persistentmembers yes|no         (default yes)
 #   QS_EXTRA_QUEUES  add queues q001..qNNN         (default 0)
 #   QS_MIRROR     Debian mirror                    (default http://deb.debian.org/debian)
+#   QS_NAME       instance name prefix, so that several testbeds can run side by
+#                 side (with their own QS_STATE and QS_BASEPORT) (default qs)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +30,7 @@ BASEPORT=${QS_BASEPORT:-5038}
 PERSIST=${QS_PERSIST:-yes}
 EXTRA=${QS_EXTRA_QUEUES:-0}
 MIRROR=${QS_MIRROR:-http://deb.debian.org/debian}
+NAME=${QS_NAME:-qs}
 AMIUSER=queuesync
 AMISECRET=queuesync
 LOCK=/tmp/queuesync-testbed.lock
@@ -79,7 +82,7 @@ free_port() {
 	echo "$p"
 }
 
-inst_dir() { echo "/srv/qs-ast$1"; }            # as seen inside the chroot
+inst_dir() { echo "/srv/$NAME-ast$1"; }           # as seen inside the chroot
 host_dir() { echo "$ASTROOT$(inst_dir "$1")"; }  # as seen from the host
 
 ast() { chroot "$ASTROOT" /usr/sbin/asterisk -C "$(inst_dir "$1")/etc/asterisk.conf" "${@:2}"; }
@@ -205,6 +208,8 @@ write_env() {
 		echo "QS_AMI_USER=$AMIUSER"
 		echo "QS_AMI_SECRET=$AMISECRET"
 		echo "QS_TESTBED=$here/testbed.sh"
+		echo "QS_NAME=$NAME"
+		echo "QS_BASEPORT=$BASEPORT"
 		for i in $(seq 0 $((n - 1))); do
 			echo "QS_AST${i}_AMI=127.0.0.1:$(cat "$STATE/ast$i.port")"
 			echo "QS_AST${i}_DIR=$(host_dir "$i")"
