@@ -8,18 +8,22 @@ TESTBED  := test/testbed/testbed.sh
 STATE    ?= /tmp/queuesync-testbed
 ENV      := set -a; . $(STATE)/env; set +a
 FUZZTIME ?= 10s
+# goreleaser from the Go module proxy; go caches the built binary.
+GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man completions snapshot clean
+.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man completions snapshot package-test clean
 
 build:
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/queuesync ./cmd/queuesync
 
 ## test: everything CI runs — vet, unit tests, real PostgreSQL, e2e on two real
-## Asterisk 22 nodes (started by testbed-up; needs root), and short fuzz runs.
+## Asterisk 22 nodes (started by testbed-up; needs root), short fuzz runs, and
+## the packages (about a minute with warm caches).
 test: testbed-up vet
 	$(ENV); go test -race -timeout 15m ./...
 	$(ENV); go test -race -tags e2e -p 1 -timeout 40m ./...
 	$(MAKE) fuzz-short
+	$(MAKE) package-test
 
 unit:
 	go test -race -timeout 5m ./...
@@ -64,8 +68,15 @@ completions: build
 	bin/queuesync completion zsh > completions/_queuesync
 	bin/queuesync completion fish > completions/queuesync.fish
 
+## snapshot: deb, rpm and tar.gz for linux amd64 and arm64 in dist/, unsigned
+## and unpublished (runs make man and make completions first).
 snapshot:
-	go run github.com/goreleaser/goreleaser/v2@v2.15.1 release --snapshot --clean
+	$(GORELEASER) release --snapshot --clean --skip=publish
+
+## package-test: make snapshot, then unpack the amd64 deb and check every file,
+## conffile, maintainer script and the unit; and goreleaser check.
+package-test:
+	GORELEASER="$(GORELEASER)" test/package/check.sh
 
 clean:
 	rm -rf bin dist completions

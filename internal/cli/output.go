@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -60,4 +61,49 @@ func toAny(ss []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// formatWhen formats t for a table: "never" when nil; on a terminal the age
+// relative to now ("3m ago"), otherwise RFC3339 in UTC, for scripts.
+func formatWhen(io IOStreams, now time.Time, t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	if !io.IsTTY {
+		return t.UTC().Format(time.RFC3339)
+	}
+	return ago(now.Sub(*t))
+}
+
+// ago renders an age as a terminal user reads it: "just now", "42s ago",
+// "5m ago", "3h ago", "2d ago"; a negative age (clocks apart) as "in 5s".
+func ago(d time.Duration) string {
+	if d <= -time.Second {
+		return "in " + strings.TrimSuffix(ago(-d), " ago")
+	}
+	switch {
+	case d < time.Second:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
+}
+
+// shorten cuts s to at most max runes, marking the cut with "…".
+func shorten(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max-1]) + "…"
+}
+
+// printJSONLine writes v as one line of JSON (JSON Lines), for streams.
+func printJSONLine(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
 }

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -53,6 +54,22 @@ fixes the differences with the minimal AMI actions and sends the peer what it
 is missing. Conflicts are settled per member by last writer wins on hybrid
 logical clocks, so both sides reach the same answer.
 
+'queuesync status' shows whether the peers answer and which queues differ,
+changing nothing; 'queuesync log' shows the sync log; 'queuesync config
+check' validates the configuration. The peer API and its XML documents are
+described in queuesync-peer-api(7).
+
+FILES
+  /etc/queuesync/queuesync.yaml  the configuration
+  /etc/queuesync/ami.secret      a secret (one per file, mode 0600)
+  /var/log/queue_sync.log        the sync log (log_file)
+
+ENVIRONMENT: QUEUESYNC_CONFIG names the config file; QUEUESYNC_LOG_LEVEL
+sets the log level. Every config field has a variable too, like
+QUEUESYNC_NODE, QUEUESYNC_AMI_ADDRESS, QUEUESYNC_DATABASE_URL or
+QUEUESYNC_LOG_FILE; the PG variables of libpq fill in the database URL.
+Flags override variables, which override the file.
+
 ` + exitStatusHelp
 
 // Main runs queuesync with args and returns the process exit code. It owns
@@ -89,9 +106,13 @@ func reportError(d *Deps, cmd *cobra.Command, err error) {
 
 func newRootCmd(d *Deps) *cobra.Command {
 	root := &cobra.Command{
-		Use:               "queuesync",
-		Short:             "Keep Asterisk queue members in sync between active-active nodes",
-		Long:              rootLong,
+		Use:   "queuesync",
+		Short: "Keep Asterisk queue members in sync between active-active nodes",
+		Long:  rootLong,
+		Example: `  queuesync status
+  queuesync resync -v
+  queuesync log -f
+  sudo -u queuesync queuesync config check`,
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
@@ -110,8 +131,12 @@ func newRootCmd(d *Deps) *cobra.Command {
 		newPushCmd(d, nil),
 		newResyncCmd(d, nil),
 		newDaemonCmd(d),
+		newStatusCmd(d, nil),
+		newLogCmd(d, nil),
+		newConfigCmd(d),
 		newGenManCmd(),
 	)
+	setupBuiltinCommands(root)
 	return root
 }
 
@@ -132,6 +157,9 @@ func (d *Deps) setup(cmd *cobra.Command) error {
 	if err := d.setupLog(); err != nil {
 		return err
 	}
+	if err := d.setupClock(); err != nil {
+		return err
+	}
 	if !needsConfig(cmd) {
 		return nil
 	}
@@ -140,6 +168,23 @@ func (d *Deps) setup(cmd *cobra.Command) error {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	d.Config = cfg
+	return nil
+}
+
+// setupClock applies QUEUESYNC_CLOCK_OFFSET (a Go duration such as -30s):
+// the node then reads its wall clock that far off. It exists to test clock
+// skew between nodes; never set it in production.
+func (d *Deps) setupClock() error {
+	v := d.Getenv("QUEUESYNC_CLOCK_OFFSET")
+	if v == "" {
+		return nil
+	}
+	off, err := time.ParseDuration(v)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("QUEUESYNC_CLOCK_OFFSET %q: want a duration such as -30s", v)}
+	}
+	base := d.Now
+	d.Now = func() time.Time { return base().Add(off) }
 	return nil
 }
 

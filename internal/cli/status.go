@@ -26,14 +26,12 @@ func (o *statusOptions) addFlags(f *pflag.FlagSet) {
 	f.DurationVar(&o.Timeout, "timeout", 5*time.Second, "how long to wait for each peer's health answer")
 }
 
-const statusLong = `Status shows, for this node:
-
-  per peer   whether it answers (a signed GET /queue/v1/health, with its
-             latency), when changes were last delivered to it, the last
-             delivery error, and the backlog: journalled changes it has not
-             acknowledged yet;
-  per queue  "in sync" or "N differences": the members whose state differs
-             between this node's live Asterisk, its journal and its peers.
+const statusLong = `Status shows, for each peer, whether it answers (a signed GET
+/queue/v1/health) and how fast, when changes were last delivered to it, the
+last delivery error, and its backlog: the journalled changes it has not
+acknowledged yet. For each queue it shows "in sync" or "N differences": the
+members whose state differs between this node's live Asterisk, its journal
+and its peers.
 
 The comparison is a dry run of resync: it reads live AMI state, the journal
 and each reachable peer's state (asking the peer for a dry run too) and
@@ -45,12 +43,11 @@ checked. Tables are bordered on a terminal and tab-separated when piped;
 --json prints everything, including full error messages.
 
 Status exits 0 only when every peer answered and every queue is in sync, so
-it can be used as a monitoring check.
+it can serve as a monitoring check: 3 means a peer is unreachable or a queue
+has differences, 1 that the local Asterisk or the journal database could not
+be read.
 
-` + exitStatusHelp + `
-
-  status: 3 means a peer is unreachable or a queue has differences; 1 means
-  the local Asterisk or the journal database could not be read.`
+` + exitStatusHelp
 
 func newStatusCmd(d *Deps, runF func(context.Context, *statusOptions) error) *cobra.Command {
 	var opts statusOptions

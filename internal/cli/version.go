@@ -14,7 +14,13 @@ func newVersionCmd(d *Deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version",
-		Args:  cobra.NoArgs,
+		Long: `Version prints queuesync's version, the commit it was built from, the build
+date and the Go version it was built with. It reads no config file.
+
+` + exitStatusHelp,
+		Example: `  queuesync version
+  queuesync version --json`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			in := build.Read()
 			if asJSON {

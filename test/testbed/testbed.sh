@@ -225,7 +225,15 @@ cmd_up() {
 	mkdir -p "$STATE"
 	exec 9>"$LOCK"
 	flock 9
-	[ -f "$STATE/env" ] && { log "already up (run '$0 down' first)"; cat "$STATE/env"; return 0; }
+	if [ -f "$STATE/env" ]; then
+		if alive; then
+			log "already up (run '$0 down' first)"
+			cat "$STATE/env"
+			return 0
+		fi
+		log "found a stale testbed state in $STATE (its processes are gone); starting afresh"
+		stale_cleanup
+	fi
 	build_chroot
 	for i in $(seq 0 $((n - 1))); do
 		port=$((BASEPORT + i))
@@ -241,6 +249,23 @@ cmd_up() {
 	log "$(cat "$ASTROOT/.qs-ready")"
 	log "PostgreSQL 127.0.0.1:$(cat "$STATE/pg.port") data=$STATE/pg/data"
 	cat "$STATE/env"
+}
+
+# alive reports whether every instance and PostgreSQL of the state dir run.
+alive() {
+	local i
+	for i in $(cat "$STATE/instances" 2>/dev/null); do
+		ast_pid "$i" >/dev/null || return 1
+	done
+	[ -f "$STATE/pg/data/postmaster.pid" ] && kill -0 "$(head -1 "$STATE/pg/data/postmaster.pid")" 2>/dev/null
+}
+
+stale_cleanup() {
+	local i
+	for i in $(cat "$STATE/instances" 2>/dev/null); do stop_one "$i"; done
+	pg_stop
+	rm -rf "$STATE"
+	mkdir -p "$STATE"
 }
 
 cmd_down() {
