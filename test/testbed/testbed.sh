@@ -190,7 +190,7 @@ pg_start() {
 	bin=$(pg_bin)
 	port=$(cat "$STATE/pg.port")
 	as_pg "$bin/pg_ctl" -D "$STATE/pg/data" -l "$STATE/pg/server.log" -w -t 30 \
-		-o "-p $port -k $STATE/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null ||
+		-o "-p $port -k $STATE/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null 9>&- 8>&- ||
 		die "PostgreSQL failed to start; see $STATE/pg/server.log"
 }
 
