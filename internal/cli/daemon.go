@@ -39,7 +39,7 @@ once.
 
 ` + exitStatusHelp,
 		Example: `  queuesync daemon --config /etc/queuesync/queuesync.yaml`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDaemon(cmd.Context(), d)
 		},

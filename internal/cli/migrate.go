@@ -17,7 +17,7 @@ runs it at start.
 
 ` + exitStatusHelp,
 		Example: `  queuesync migrate --database-url postgres://queuesync@127.0.0.1/cdrdb`,
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := d.openStore(cmd.Context())
 			if err != nil {

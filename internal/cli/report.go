@@ -20,8 +20,8 @@ func printReport(d *Deps, r *syncReport, o *syncOptions) error {
 			return err
 		}
 	}
-	for name, err := range r.PeerError {
-		fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", name, err)
+	for _, name := range sortedKeys(r.PeerError) {
+		fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", name, r.PeerError[name])
 	}
 	_, err := fmt.Fprintln(d.IO.Out, summary(r))
 	return err
@@ -152,4 +152,13 @@ func jsonReport(r *syncReport) any {
 		peerErrs[n] = err.Error()
 	}
 	return map[string]any{"node": r.Node, "dry_run": r.DryRun, "partial": r.partial(), "outcomes": outs, "peer_errors": peerErrs, "summary": summary(r)}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -160,15 +161,23 @@ func peerNames(ps []engine.Peer) string {
 	return strings.Join(names, ", ")
 }
 
+// partialError sums up a partial run; the details were printed with the
+// report (peer errors on stderr, failed members in the table and the log).
 func partialError(r *syncReport) error {
-	var errs []error
-	for name, err := range r.PeerError {
-		errs = append(errs, fmt.Errorf("peer %s: %w", name, err))
-	}
+	failed := 0
 	for _, o := range r.Outcomes {
-		if o.Failed() && o.Err != nil {
-			errs = append(errs, o.Err)
+		if o.Failed() {
+			failed++
 		}
 	}
-	return fmt.Errorf("partial sync: %w", errors.Join(errs...))
+	var peers []string
+	for name := range r.PeerError {
+		peers = append(peers, name)
+	}
+	sort.Strings(peers)
+	msg := fmt.Sprintf("partial sync: %d member(s) failed", failed)
+	if len(peers) > 0 {
+		msg += ", peer(s) not synced: " + strings.Join(peers, ", ")
+	}
+	return errors.New(msg + "; see the output above and `queuesync log`")
 }

@@ -20,7 +20,7 @@ date and the Go version it was built with. It reads no config file.
 ` + exitStatusHelp,
 		Example: `  queuesync version
   queuesync version --json`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			in := build.Read()
 			if asJSON {

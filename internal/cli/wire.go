@@ -79,7 +79,11 @@ func (d *Deps) openStore(ctx context.Context) (*store.Store, error) {
 		}
 		pw = string(b)
 	}
-	return store.Open(ctx, c.URL, store.Options{Password: pw})
+	st, err := store.Open(ctx, c.URL, store.Options{Password: pw})
+	if err != nil {
+		return nil, databaseAdvice(c.URL, err)
+	}
+	return st, nil
 }
 
 // dialAMI connects and logs in to the local Asterisk with the given event
