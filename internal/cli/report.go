@@ -99,6 +99,9 @@ func outcomeRows(o engine.Outcome, dry bool) [][]string {
 		local, remote = o.Winner, o.Local
 	}
 	diffs := state.DiffFields(local, remote, o.Winner)
+	if presenceDiffers(local, remote, o.Winner) {
+		diffs = []state.FieldDiff{{Field: "member", Local: describe(local), Peer: describe(remote), Winner: describe(o.Winner)}}
+	}
 	if len(diffs) == 0 {
 		diffs = []state.FieldDiff{{Field: "-", Local: "-", Peer: "-", Winner: "-"}}
 	}
@@ -107,6 +110,34 @@ func outcomeRows(o engine.Outcome, dry bool) [][]string {
 		rows = append(rows, []string{o.Queue, o.Interface, f.Field, f.Local, f.Peer, f.Winner, action, result})
 	}
 	return rows
+}
+
+// presenceDiffers reports whether the member exists on one side only: then
+// one row describing it says more than a row per field.
+func presenceDiffers(rs ...*state.Register) bool {
+	seen := map[bool]bool{}
+	for _, r := range rs {
+		if r != nil {
+			seen[r.Present] = true
+		}
+	}
+	return len(seen) > 1 || (seen[true] && (rs[0] == nil || rs[1] == nil))
+}
+
+// describe renders a register in one cell: "-" when unknown, "removed" for
+// a tombstone, else the member's synced state.
+func describe(r *state.Register) string {
+	switch {
+	case r == nil:
+		return "-"
+	case !r.Present:
+		return "removed"
+	}
+	s := fmt.Sprintf("%s, penalty %d", r.MemberName, r.Penalty)
+	if r.Paused {
+		s += ", paused: " + r.PausedReason
+	}
+	return s
 }
 
 func actionNames(acts []state.Action) string {

@@ -77,6 +77,9 @@ func (p *deliverer) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
+			if !p.isUp() {
+				p.checkHealth(ctx) // news to deliver: ask now, not at the next tick
+			}
 		case <-tick.C:
 			p.checkHealth(ctx)
 		}

@@ -46,41 +46,50 @@ YAML
 	$QS migrate --config "$DIR/$n.yaml"
 done
 
-say "clearing the demo members"
+say "clearing the demo queues (sales, support) on both nodes"
 for i in 0 1; do
 	for q in sales support; do
-		for m in Local/1001@agents Local/1002@agents Local/1003@agents; do
-			$TB rx "$i" "queue remove member $m from $q" >/dev/null 2>&1 || true
-		done
+		$TB rx "$i" "queue show $q" | grep '(dynamic)' | grep -o 'Local/[0-9]*@agents' | sort -u |
+			while read -r m; do $TB rx "$i" "queue remove member $m from $q" >/dev/null; done || true
 	done
 done
 
-say "starting the daemons"
+say "starting both daemons"
 for n in sop1 sop2; do
 	$QS daemon --config "$DIR/$n.yaml" >"$DIR/$n-daemon.log" 2>&1 &
 	echo $! >"$DIR/$n.pid"
 done
-sleep 1
+for port in 18038 18039; do
+	for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
+sleep 0.5
 
-say "changing members on both nodes with the Asterisk CLI (no queuesync involved)"
+say "live: Alice logs in to sales on sop1 and pauses for lunch (Asterisk CLI, no queuesync involved)"
 $TB rx 0 'queue add member Local/1001@agents to sales penalty 2 as Alice state_interface Custom:1001'
 $TB rx 0 'queue pause member Local/1001@agents queue sales reason lunch'
+sleep 0.3
+show sales
+
+say "sop2's daemon goes down (maintenance); the agents keep working on both nodes"
+kill "$(cat "$DIR/sop2.pid")"; rm -f "$DIR/sop2.pid"; sleep 0.5
 $TB rx 1 'queue add member Local/1002@agents to support penalty 4 as Bob'
-$TB rx 1 'queue add member Local/1003@agents to sales as Carol'
+$TB rx 1 'queue add member Local/1003@agents to sales penalty 0 as Carol'
+$TB rx 0 'queue unpause member Local/1001@agents queue sales'
+$TB rx 0 'queue set penalty 1 on Local/1001@agents in sales'
 show sales
 show support
 
-say "queuesync resync -v on sop1"
-$QS resync -v --config "$DIR/sop1.yaml"
+say "queuesync resync -v on sop2 (what cron runs every 5 minutes)"
+$QS resync -v --config "$DIR/sop2.yaml" || true
 
 say "the nodes agree"
 show sales
 show support
 
-say "queuesync resync -v on sop2: nothing left to do"
+say "queuesync resync -v again: nothing left to do"
 $QS resync -v --config "$DIR/sop2.yaml"
 
-say "sync log of sop1 ($DIR/sop1-queue_sync.log)"
-cat "$DIR/sop1-queue_sync.log"
+say "sync log of sop2 ($DIR/sop2-queue_sync.log)"
+cat "$DIR/sop2-queue_sync.log"
 echo
 echo "Stop the Asterisk nodes and PostgreSQL with: make testbed-down"
