@@ -56,14 +56,7 @@ func testDeps(env map[string]string) (*Deps, *syncBuffer, *syncBuffer) {
 // runCmd runs queuesync with args on d as Main does, without its signal
 // handling, and returns the exit code.
 func runCmd(ctx context.Context, d *Deps, args ...string) int {
-	root := newRootCmd(d)
-	root.SetArgs(args)
-	cmd, err := root.ExecuteContextC(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	reportError(d, cmd, err)
-	return exitCode(err)
+	return run(ctx, d, args)
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

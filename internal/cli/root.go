@@ -77,7 +77,12 @@ Flags override variables, which override the file.
 func Main(ctx context.Context, args []string, io IOStreams) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	d := newDeps(io)
+	return run(ctx, newDeps(io), args)
+}
+
+// run runs the command tree on d with args, reports the error and returns
+// the exit code. Tests call it with their own Deps.
+func run(ctx context.Context, d *Deps, args []string) int {
 	root := newRootCmd(d)
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
