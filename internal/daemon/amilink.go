@@ -15,6 +15,7 @@ type amiLink struct {
 	dial func(ctx context.Context) (*ami.Client, error)
 	mu   sync.Mutex
 	cl   *ami.Client
+	gen  uint64 // connections dialled so far: the number of the current one
 }
 
 func (l *amiLink) client(ctx context.Context) (*ami.Client, error) {
@@ -32,8 +33,17 @@ func (l *amiLink) client(ctx context.Context) (*ami.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.cl = cl
+	l.cl, l.gen = cl, l.gen+1
 	return cl, nil
+}
+
+// generation returns the number of the current connection (0 before the
+// first). It changes at every dial: a restart of Asterisk always closes the
+// connection, so state read under one generation is of one Asterisk run.
+func (l *amiLink) generation() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
 }
 
 func (l *amiLink) Close() error {

@@ -60,6 +60,10 @@ type Daemon struct {
 	msrv    *http.Server
 	mln     net.Listener
 
+	// reconciled is the AMI connection (amiLink generation) on which the
+	// journal was last fully reconciled; see upToDate.
+	reconciled atomic.Uint64
+
 	mu       sync.Mutex
 	peers    []*deliverer
 	stopPeer context.CancelFunc

@@ -20,6 +20,10 @@ func (n *peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]s
 	eng := n.d.eng
 	if dryRun {
 		eng = eng.DryRun()
+	} else if !n.d.upToDate() {
+		if err := n.d.reconcileAll(ctx, "peer state request"); err != nil {
+			return nil, err
+		}
 	}
 	sess, err := eng.Begin(ctx, queues)
 	if err != nil {
@@ -57,11 +61,19 @@ func (n *peerNode) Apply(ctx context.Context, from string, regs []state.Register
 // applyFrom applies registers received from a peer (pushed to us, or
 // returned as newer by a peer we pushed to).
 func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Register) ([]engine.Outcome, error) {
+	if !d.upToDate() {
+		if err := d.reconcileAll(ctx, "peer change"); err != nil {
+			return nil, err
+		}
+	}
 	sess, err := d.eng.BeginMembers(ctx, engine.Members(regs))
 	if err != nil {
 		return nil, err
 	}
 	defer sess.End()
+	if !d.upToDate() {
+		return nil, errors.New("apply peer changes: the asterisk manager connection changed while reading; try again")
+	}
 	outs, err := sess.Apply(ctx, from, regs)
 	applied := 0
 	for _, o := range outs {

@@ -44,3 +44,10 @@ func (c *ringinuseCache) get(k state.Key) *bool {
 	}
 	return &v
 }
+
+// forget drops everything learnt.
+func (c *ringinuseCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+}

@@ -24,6 +24,7 @@ func (d *Daemon) watch(ctx context.Context) {
 			continue
 		}
 		d.metrics.amiUp.Set(1)
+		gen := d.link.generation()
 		err = d.follow(ctx, cl)
 		d.metrics.amiUp.Set(0)
 		if ctx.Err() != nil {
@@ -31,15 +32,19 @@ func (d *Daemon) watch(ctx context.Context) {
 		}
 		d.opts.Log.Warn("asterisk manager session ended; reconnecting", "err", err)
 		_ = cl.Close()
-		bo.wait(ctx)
-		if err == nil {
-			bo.reset()
+		if d.reconciled.Load() == gen {
+			bo.reset() // the session worked (follow never returns nil): reconnect at once
 		}
+		bo.wait(ctx)
 	}
 }
 
 // follow handles one AMI connection until it fails.
 func (d *Daemon) follow(ctx context.Context, cl *ami.Client) error {
+	// What events taught about ringinuse may be stale now (Asterisk may have
+	// restarted and reset it): unknown is safer than wrong, since the engine
+	// neither journals nor acts on an unknown ringinuse.
+	d.ringuse.forget()
 	if err := d.reconcileAll(ctx, "connect"); err != nil {
 		return err
 	}
@@ -88,6 +93,13 @@ func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.T
 	if err != nil {
 		return err
 	}
+	if !d.upToDate() {
+		// Read on a connection not yet reconciled: Asterisk may have
+		// restarted since the events. The reconcile that follows every
+		// reconnect covers these members.
+		sess.End()
+		return nil
+	}
 	outs, err := sess.Capture(ctx)
 	sess.End()
 	d.recordLocal(outs, seen)
@@ -96,15 +108,28 @@ func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.T
 
 // reconcileAll reconciles every member and wakes the deliverers.
 func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
+	gen := d.link.generation()
 	sess, err := d.eng.Begin(ctx, nil)
 	if err != nil {
 		return err
 	}
 	outs, err := sess.Reconcile(ctx)
 	sess.End()
+	if err == nil && d.link.generation() == gen {
+		d.reconciled.Store(gen)
+	}
 	d.opts.Log.Info("reconciled live state", "why", why, "changes", countChanged(outs))
 	d.recordLocal(outs, time.Now())
 	return err
+}
+
+// upToDate reports whether the current AMI connection is the one the
+// journal was last fully reconciled on. Until it is, a session scoped to some
+// members cannot tell a restart's losses from local changes when CoreStatus
+// is not allowed (the least-privilege AMI user): it must not journal them.
+func (d *Daemon) upToDate() bool {
+	g := d.link.generation()
+	return g != 0 && g == d.reconciled.Load()
 }
 
 func (d *Daemon) recordLocal(outs []engine.Outcome, seen time.Time) {

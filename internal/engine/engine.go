@@ -111,7 +111,9 @@ func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(entries))}
+	// A session of some queues must not record Asterisk's start as
+	// reconciled: the other queues are not.
+	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(entries)), partial: len(queues) > 0}
 	for _, en := range entries {
 		s.journal[en.Key()] = en
 	}

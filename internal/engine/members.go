@@ -37,17 +37,21 @@ func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error
 }
 
 func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error) {
-	startup, err := startTime(ctx, e.opts.AMI)
+	var s *Session
+	startup, err := e.steadyRead(ctx, func() error {
+		v := &View{Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+		s = &Session{e: e, view: v, journal: map[state.Key]store.Entry{}, scoped: true, partial: true}
+		for _, m := range ms {
+			if err := s.readMember(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
-	s := &Session{e: e, view: v, journal: map[state.Key]store.Entry{}, scoped: true}
-	for _, m := range ms {
-		if err := s.readMember(ctx, m); err != nil {
-			return nil, err
-		}
-	}
+	s.view.Startup = startup
 	return s, nil
 }
 
@@ -96,6 +100,11 @@ func queueNames(ms []Member) []string {
 // whose live state differs from the journal. A member whose register is
 // pending is being applied by this or another queuesync process and is left
 // alone; its events are the effects of that application.
+//
+// Capture does not look for restarts: after one, live differences are the
+// restart's doing, not local changes. The caller must make sure that
+// Asterisk has not restarted since the journal was last fully reconciled
+// (the daemon captures only on the AMI connection it reconciled).
 func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 	var steps []*step
 	for _, k := range s.keys() {

@@ -39,7 +39,7 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 		return outcomes(steps), err
 	}
 	s.reconciled = true
-	if restarted && !s.scoped && !s.e.opts.DryRun && !anyFailed(steps) {
+	if restarted && !s.partial && !s.e.opts.DryRun && !anyFailed(steps) {
 		if err := s.e.opts.Journal.SetStartup(ctx, s.view.Startup); err != nil {
 			return outcomes(steps), fmt.Errorf("record asterisk start: %w", err)
 		}
@@ -91,20 +91,48 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		}
 		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
 	}
-	if en.Pending || (restarted && s.erasedByRestart(reg)) {
+	if en.Pending || (restarted && s.erasedByRestart(reg, live)) {
 		return s.restore(en)
 	}
 	return s.observe(&reg, live, k)
 }
 
-// erasedByRestart reports whether Asterisk started after reg was written,
-// so that the restart explains a difference. Asterisk reports its start time
-// to the second: a register from that second counts as before the restart.
-func (s *Session) erasedByRestart(reg state.Register) bool {
+// erasedByRestart reports whether the restart of Asterisk explains the
+// difference between reg and live. It does when Asterisk started after reg
+// was stamped (Asterisk reports its start time to the second: a register from
+// that second counts as before the restart).
+//
+// A stamp is not this node's wall-clock time, though: the hybrid clock
+// carries the fastest clock of the cluster, so a register may be stamped up
+// to max_clock_skew after the local clock (a peer's clock runs ahead, and
+// every node's later stamps follow it). A stamp after the start then does
+// not prove that the register was written after it, and the live state
+// decides: a member that is missing, or that Asterisk loaded itself at its
+// start (astdb, queues.conf) and nobody paused since, is the restart's doing.
+func (s *Session) erasedByRestart(reg state.Register, live *state.Live) bool {
 	if s.view.Startup.IsZero() {
 		return true // start unknown and nothing live to date it: restore
 	}
-	return reg.Stamp.Wall < s.view.Startup.Add(time.Second).UnixMilli()
+	if reg.Stamp.Wall < s.view.Startup.Add(time.Second).UnixMilli() {
+		return true
+	}
+	return madeAtStart(live, s.view.Startup)
+}
+
+// bootSlack is how long after Asterisk's start it may still be loading the
+// members it restores (astdb) or defines (queues.conf).
+const bootSlack = 2 * time.Second
+
+// madeAtStart reports whether live is what Asterisk made when it started: no
+// member (a removal while no daemon watched cannot be told from the
+// restart's loss, DESIGN §4 rule 5: the register wins), or a member logged in
+// at the start and not paused since.
+func madeAtStart(live *state.Live, startup time.Time) bool {
+	if live == nil {
+		return true
+	}
+	boot := startup.Add(bootSlack).Unix()
+	return live.LoginTime > 0 && live.LoginTime <= boot && live.LastPause <= boot
 }
 
 func (s *Session) restore(en store.Entry) *step {
@@ -153,6 +181,11 @@ func eventTime(prev *state.Register, live *state.Live) int64 {
 	case live == nil:
 		return 0
 	case prev == nil || !prev.Present:
+		// First seen, or back: the latest time Asterisk dates of this member
+		// (a member seen paused was paused after its login).
+		if live.Paused && live.LastPause > live.LoginTime {
+			return live.LastPause
+		}
 		return live.LoginTime
 	case live.Paused && (!prev.Paused || prev.PausedReason != live.PausedReason):
 		return live.LastPause

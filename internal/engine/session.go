@@ -20,6 +20,7 @@ type Session struct {
 	reconciled bool
 	ended      bool
 	scoped     bool // the view holds only some members (BeginMembers)
+	partial    bool // the view holds only some queues or members: Reconcile must not record Asterisk's start
 }
 
 // End releases the engine's lock. It is safe to call more than once.

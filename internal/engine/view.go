@@ -24,21 +24,25 @@ func (v *View) Defined(queue string) bool {
 	return ok
 }
 
-// observe reads CoreStatus and QueueStatus. With one queue it asks Asterisk
-// for that queue only; otherwise it reads every queue and keeps those asked.
+// observe reads CoreStatus and QueueStatus (see steadyRead). With one queue
+// it asks Asterisk for that queue only; otherwise it reads every queue and
+// keeps those asked.
 func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 	a := e.opts.AMI
-	startup, err := startTime(ctx, a)
-	if err != nil {
-		return nil, err
-	}
 	filter := ""
 	if len(queues) == 1 {
 		filter = queues[0]
 	}
-	qs, err := a.QueueStatus(ctx, filter, "")
+	var qs ami.QueueStatus
+	startup, err := e.steadyRead(ctx, func() error {
+		var err error
+		if qs, err = a.QueueStatus(ctx, filter, ""); err != nil {
+			return fmt.Errorf("read queue status: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("read queue status: %w", err)
+		return nil, err
 	}
 	want := wanted(queues)
 	if startup.IsZero() && len(queues) == 0 {
@@ -95,6 +99,35 @@ func LiveFromAMI(m ami.QueueMember) state.Live {
 		l.Membership = state.Dynamic
 	}
 	return l
+}
+
+// maxReadAttempts bounds steadyRead's attempts.
+const maxReadAttempts = 3
+
+// steadyRead runs read (of live state) between two readings of Asterisk's
+// start time and returns that time. When they differ, Asterisk restarted
+// during the read, and what was read may belong to either run: it reads
+// again. With one reading only, a session could take the old run's members
+// for the new run's (and record the restart as handled) or the new run's
+// for the old one's (and journal the restart's losses as removals).
+func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, error) {
+	for range maxReadAttempts {
+		before, err := startTime(ctx, e.opts.AMI)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if err := read(); err != nil {
+			return time.Time{}, err
+		}
+		after, err := startTime(ctx, e.opts.AMI)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if before.Equal(after) {
+			return after, nil
+		}
+	}
+	return time.Time{}, errors.New("read live state: asterisk restarted during every attempt")
 }
 
 // startTime asks Asterisk when it started. CoreStatus needs the system or

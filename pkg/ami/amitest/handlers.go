@@ -47,6 +47,21 @@ func (s *Server) lookup(name string) (handler, int, bool) {
 	return nil, 0, false
 }
 
+// actionNames are the canonical spellings of the actions lookup knows.
+var actionNames = []string{"Ping", "Events", "QueueStatus", "QueueSummary", "QueueReload",
+	"QueueAdd", "QueueRemove", "QueuePause", "QueuePenalty", "QueueMemberRingInUse",
+	"QueueLog", "CoreStatus", "Command", "Setvar"}
+
+// canonicalAction returns the canonical spelling of a known action name.
+func canonicalAction(name string) string {
+	for _, n := range actionNames {
+		if strings.EqualFold(n, name) {
+			return n
+		}
+	}
+	return name
+}
+
 // login authenticates a session. A failure is answered after AuthFailDelay
 // and then the connection is closed, as Asterisk does.
 func (s *Server) login(sess *session, m ami.Message, r reply) {

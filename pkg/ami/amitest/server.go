@@ -21,6 +21,7 @@ type Server struct {
 	mu       sync.Mutex
 	cond     *sync.Cond // signalled when stalled or closed changes
 	stalled  bool
+	held     int // actions read but held by the stall
 	closed   bool
 	queues   []*queue
 	devstate map[string]int // lower-cased device -> state
@@ -28,6 +29,7 @@ type Server struct {
 	reload   time.Time
 	sessions map[*session]struct{}
 	nextNum  int
+	actions  map[string]map[string]int // lower-cased user -> action -> count
 }
 
 // NewServer starts a fake server listening on 127.0.0.1 on a free port. It
@@ -37,6 +39,7 @@ func NewServer(opts ServerOptions) *Server {
 		opts:     opts.withDefaults(),
 		devstate: make(map[string]int),
 		sessions: make(map[*session]struct{}),
+		actions:  make(map[string]map[string]int),
 	}
 	s.cond = sync.NewCond(&s.mu)
 	s.startup = s.opts.Now().Truncate(time.Second)
@@ -95,7 +98,9 @@ func (s *Server) DropConnections() {
 // pause is lost), dynamic members come back only if persist, as astdb last
 // stored them (so penalty changes made after a queue's last add, remove or
 // pause are lost, and ringinuse resets). The startup time moves forward by at
-// least one second. New connections are accepted at once.
+// least one second. New connections are accepted at once; actions that still
+// arrive on the old ones are not answered and change nothing (the Asterisk
+// they were sent to is gone).
 func (s *Server) Restart(persist bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -133,6 +138,15 @@ func (s *Server) SetStall(stalled bool) {
 	s.cond.Broadcast()
 }
 
+// Held returns how many actions the server has read but not processed
+// because it is stalled (see SetStall), Logins included. A test waits for it
+// to know that a client is blocked on an answer.
+func (s *Server) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
 // Members returns the current members of a queue, in the server's order, or
 // nil for an unknown queue.
 func (s *Server) Members(queue string) []ami.QueueMember {
@@ -145,6 +159,23 @@ func (s *Server) Members(queue string) []ami.QueueMember {
 	out := make([]ami.QueueMember, 0, len(q.members))
 	for _, m := range q.members {
 		out = append(out, m.public(q.cfg.Name))
+	}
+	return out
+}
+
+// Actions returns how many actions of each kind user has sent since the
+// server started, keyed by the action's canonical name ("QueueAdd",
+// "QueuePause", ...). Only known actions of a logged-in session count,
+// including those refused or failed; Login and Logoff do not, nor do
+// actions read from a connection that is closing (see Restart). A test uses it
+// to check which actions the code under test sent, and that it sent none
+// when the target already held.
+func (s *Server) Actions(user string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.actions[strings.ToLower(user)]))
+	for k, v := range s.actions[strings.ToLower(user)] {
+		out[k] = v
 	}
 	return out
 }
@@ -227,6 +258,10 @@ func (s *Server) acceptLoop() {
 func (s *Server) waitRunning() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.stalled {
+		s.held++
+		defer func() { s.held-- }()
+	}
 	for s.stalled && !s.closed {
 		s.cond.Wait()
 	}

@@ -213,3 +213,78 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestActionsCountedPerUser(t *testing.T) {
+	srv := newServer(t, amitest.ServerOptions{})
+	c := pipeClient(t, srv, "off")
+	ctx := ctxFor(t)
+	must(t, c.QueueAdd(ctx, ami.QueueAddRequest{Queue: "sales", Interface: "PJSIP/1"}))
+	must(t, c.QueuePause(ctx, "sales", "PJSIP/1", true, ""))
+	must(t, c.QueuePause(ctx, "sales", "PJSIP/1", true, "")) // a no-op still counts
+	if err := c.QueueRemove(ctx, "sales", "PJSIP/9"); !errors.Is(err, ami.ErrNotThere) {
+		t.Fatalf("remove: %v", err)
+	}
+	if _, err := c.Do(ctx, ami.Action{Name: "queuepenalty", Headers: []ami.Header{{Key: "Interface", Value: "PJSIP/1"}, {Key: "Penalty", Value: "2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"QueueAdd": 1, "QueuePause": 2, "QueueRemove": 1, "QueuePenalty": 1}
+	got := srv.Actions("QueueSync")
+	if len(got) != len(want) {
+		t.Errorf("Actions = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Actions[%s] = %d, want %d (all: %v)", k, got[k], v, got)
+		}
+	}
+	if n := len(srv.Actions("queuesync-min")); n != 0 {
+		t.Errorf("another user's actions: %d", n)
+	}
+}
+
+func TestHeldWhileStalled(t *testing.T) {
+	srv := newServer(t, amitest.ServerOptions{})
+	c := pipeClient(t, srv, "off")
+	srv.SetStall(true)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Ping(ctxFor(t)) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Held() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Held = %d, want 1", srv.Held())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	srv.SetStall(false)
+	must(t, <-errc)
+	if n := srv.Held(); n != 0 {
+		t.Errorf("Held after the stall = %d", n)
+	}
+}
+
+// An action that reaches a connection the restart is closing belongs to the
+// Asterisk that is gone: it must not change the restarted model.
+func TestActionOnConnectionClosedByRestartIgnored(t *testing.T) {
+	srv := newServer(t, amitest.ServerOptions{})
+	c := pipeClient(t, srv, "off")
+	srv.SetStall(true) // the add is read, then held until after the restart
+	errc := make(chan error, 1)
+	go func() {
+		errc <- c.QueueAdd(ctxFor(t), ami.QueueAddRequest{Queue: "sales", Interface: "PJSIP/1"})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Held() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the add never reached the server")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	srv.Restart(false)
+	srv.SetStall(false)
+	if err := <-errc; !errors.Is(err, ami.ErrClosed) {
+		t.Errorf("add on a restarting connection: %v, want ErrClosed", err)
+	}
+	if ms := srv.Members("sales"); len(ms) != 0 {
+		t.Errorf("the restarted server holds %+v", ms)
+	}
+}

@@ -111,6 +111,14 @@ func (sess *session) send(msg []byte) {
 	}
 }
 
+// ending reports whether the connection is closing or closed. An action
+// read from it after Restart must not change the restarted model.
+func (sess *session) ending() bool {
+	sess.outMu.Lock()
+	defer sess.outMu.Unlock()
+	return sess.closing || sess.dead
+}
+
 // closeAfterFlush closes the connection once queued output is written.
 func (sess *session) closeAfterFlush() {
 	sess.outMu.Lock()
@@ -147,6 +155,9 @@ func (s *Server) handle(sess *session, m ami.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case sess.ending():
+		// Logoff, a failed Login or a restart is closing the connection:
+		// the Asterisk that read the action is gone, nothing answers it.
 	case name == "":
 		sess.send(response(r, "Error", "Message", "Missing action in request"))
 	case strings.EqualFold(name, "Logoff"):
@@ -162,6 +173,9 @@ func (s *Server) handle(sess *session, m ami.Message) {
 // dispatch runs an action of a logged-in session. Callers hold s.mu.
 func (s *Server) dispatch(sess *session, name string, m ami.Message, r reply) {
 	h, class, ok := s.lookup(name)
+	if ok {
+		s.count(sess.user.Name, name)
+	}
 	if !ok {
 		sess.send(response(r, "Error", "Message",
 			"Invalid/unknown command: "+name+". Use Action: ListCommands to show available commands."))
@@ -181,4 +195,13 @@ func (s *Server) dispatch(sess *session, name string, m ami.Message, r reply) {
 func atoiClasses(s string) int {
 	mask, _ := parseClasses(s)
 	return mask
+}
+
+// count records one action of user for Actions. Callers hold s.mu.
+func (s *Server) count(user, action string) {
+	u := strings.ToLower(user)
+	if s.actions[u] == nil {
+		s.actions[u] = make(map[string]int)
+	}
+	s.actions[u][canonicalAction(action)]++
 }

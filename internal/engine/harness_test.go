@@ -1,0 +1,407 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/internal/store/storetest"
+	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/pkg/ami/amitest"
+)
+
+// The tests drive real engines against the fake Asterisk of pkg/ami/amitest
+// (over TCP on 127.0.0.1) and a real PostgreSQL journal on a schema of
+// their own. Every node of a test shares one manual clock, so that stamps,
+// LoginTime and LastPause are deterministic.
+
+// Compile-time checks that the real implementations fit the engine.
+var (
+	_ engine.AMI        = (*ami.Client)(nil)
+	_ engine.Journal    = (*store.Store)(nil)
+	_ engine.PeerClient = (*peer.Client)(nil)
+)
+
+// base is the manual clock's start: a quarter past a second, so that a
+// register stamped "now" is later than Asterisk's second-resolution times.
+var base = time.Date(2026, 11, 25, 10, 0, 0, 250e6, time.UTC)
+
+// manualClock is a wall clock that moves only when told.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *manualClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// ctxFor returns a context bounded by 20 s, so that nothing hangs.
+func ctxFor(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// operator is the name of the fake's account that tests use to play the
+// agents and the operator (their actions are not the engine's).
+const operator = "operator"
+
+// node is one queuesync node: a fake Asterisk, its journal and an engine.
+type node struct {
+	t     testing.TB
+	name  string
+	clk   *manualClock
+	srv   *amitest.Server
+	ami   *recAMI
+	store *store.Store
+	clock *state.Clock
+	eng   *engine.Engine
+
+	opMu sync.Mutex
+	op   *ami.Client
+}
+
+// nodeOption adjusts a node's fake Asterisk or engine.
+type nodeOption func(*amitest.ServerOptions, *string)
+
+// withQueues configures the fake's queues.
+func withQueues(qs ...amitest.Queue) nodeOption {
+	return func(o *amitest.ServerOptions, _ *string) { o.Queues = qs }
+}
+
+// asUser makes the engine log in as user (default "queuesync", read and
+// write all).
+func asUser(user string) nodeOption {
+	return func(_ *amitest.ServerOptions, u *string) { *u = user }
+}
+
+func newNode(t testing.TB, name string, clk *manualClock, opts ...nodeOption) *node {
+	t.Helper()
+	so := amitest.ServerOptions{Now: clk.Now,
+		Users: append(amitest.DefaultUsers(), amitest.User{Name: operator, Secret: "queuesync", Read: "all", Write: "all"})}
+	user := "queuesync"
+	for _, o := range opts {
+		o(&so, &user)
+	}
+	srv := amitest.NewServer(so)
+	t.Cleanup(func() { srv.Close() })
+	n := &node{t: t, name: name, clk: clk, srv: srv, ami: &recAMI{srv: srv, user: user}, store: storetest.New(t),
+		clock: state.NewClock(clk.Now, time.Minute)}
+	t.Cleanup(n.ami.close)
+	t.Cleanup(func() {
+		if n.op != nil {
+			n.op.Close()
+		}
+	})
+	n.eng = engine.New(engine.Options{Node: name, AMI: n.ami, Journal: n.store, Clock: n.clock, Now: clk.Now})
+	return n
+}
+
+// opClient returns the operator's connection, redialled when gone.
+func (n *node) opClient() *ami.Client {
+	n.t.Helper()
+	n.opMu.Lock()
+	defer n.opMu.Unlock()
+	if n.op != nil {
+		select {
+		case <-n.op.Done():
+			n.op = nil
+		default:
+			return n.op
+		}
+	}
+	cl, err := dialFake(ctxFor(n.t), n.srv, operator, "off")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.op = cl
+	return cl
+}
+
+// member is a dynamic member as an agent or the operator adds it.
+type member struct {
+	Queue, Interface, Name, StateInterface string
+	Penalty                                int
+	Paused                                 bool
+	Reason                                 string
+}
+
+// add adds m on the node's Asterisk, as an agent would (not through queuesync).
+func (n *node) add(m member) {
+	n.t.Helper()
+	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+		MemberName: m.Name, StateInterface: m.StateInterface, Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
+	if err != nil {
+		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
+	}
+}
+
+func (n *node) remove(queue, iface string) {
+	n.t.Helper()
+	if err := n.opClient().QueueRemove(ctxFor(n.t), queue, iface); err != nil {
+		n.t.Fatalf("%s: remove %s: %v", n.name, iface, err)
+	}
+}
+
+func (n *node) pause(queue, iface string, paused bool, reason string) {
+	n.t.Helper()
+	if err := n.opClient().QueuePause(ctxFor(n.t), queue, iface, paused, reason); err != nil {
+		n.t.Fatalf("%s: pause %s: %v", n.name, iface, err)
+	}
+}
+
+func (n *node) penalty(queue, iface string, p int) {
+	n.t.Helper()
+	if err := n.opClient().QueuePenalty(ctxFor(n.t), queue, iface, p); err != nil {
+		n.t.Fatalf("%s: penalty %s: %v", n.name, iface, err)
+	}
+}
+
+// live returns the fake's member iface of queue, or nil.
+func (n *node) live(queue, iface string) *ami.QueueMember {
+	for _, m := range n.srv.Members(queue) {
+		if strings.EqualFold(m.Interface, iface) {
+			return &m
+		}
+	}
+	return nil
+}
+
+// reconcile runs a full reconcile session.
+func (n *node) reconcile() []engine.Outcome {
+	n.t.Helper()
+	return n.reconcileWith(n.eng, nil)
+}
+
+func (n *node) reconcileWith(e *engine.Engine, queues []string) []engine.Outcome {
+	n.t.Helper()
+	ctx := ctxFor(n.t)
+	sess, err := e.Begin(ctx, queues)
+	if err != nil {
+		n.t.Fatalf("%s: begin: %v", n.name, err)
+	}
+	defer sess.End()
+	outs, err := sess.Reconcile(ctx)
+	if err != nil {
+		n.t.Fatalf("%s: reconcile: %v", n.name, err)
+	}
+	return outs
+}
+
+// pull runs Begin + Pull from p (as queuesync pull does).
+func (n *node) pull(p engine.Peer) []engine.Outcome {
+	n.t.Helper()
+	return n.pullWith(n.eng, p)
+}
+
+func (n *node) pullWith(e *engine.Engine, p engine.Peer) []engine.Outcome {
+	n.t.Helper()
+	ctx := ctxFor(n.t)
+	sess, err := e.Begin(ctx, nil)
+	if err != nil {
+		n.t.Fatalf("%s: begin: %v", n.name, err)
+	}
+	defer sess.End()
+	_, outs, err := sess.Pull(ctx, p, nil)
+	if err != nil {
+		n.t.Fatalf("%s: pull from %s: %v", n.name, p.Name, err)
+	}
+	return outs
+}
+
+// apply applies regs as received from peer from, in a session scoped to
+// their members (as the daemon does).
+func (n *node) apply(from string, regs ...state.Register) []engine.Outcome {
+	n.t.Helper()
+	ctx := ctxFor(n.t)
+	sess, err := n.eng.BeginMembers(ctx, engine.Members(regs))
+	if err != nil {
+		n.t.Fatalf("%s: begin members: %v", n.name, err)
+	}
+	defer sess.End()
+	outs, err := sess.Apply(ctx, from, regs)
+	if err != nil {
+		n.t.Fatalf("%s: apply: %v", n.name, err)
+	}
+	return outs
+}
+
+// capture runs Capture for the hinted members.
+func (n *node) capture(hints ...engine.Member) []engine.Outcome {
+	n.t.Helper()
+	ctx := ctxFor(n.t)
+	sess, err := n.eng.BeginMembers(ctx, hints)
+	if err != nil {
+		n.t.Fatalf("%s: begin members: %v", n.name, err)
+	}
+	defer sess.End()
+	outs, err := sess.Capture(ctx)
+	if err != nil {
+		n.t.Fatalf("%s: capture: %v", n.name, err)
+	}
+	return outs
+}
+
+// entry returns the journal entry of queue/iface.
+func (n *node) entry(queue, iface string) (store.Entry, bool) {
+	n.t.Helper()
+	en, ok, err := n.store.Get(ctxFor(n.t), state.NewKey(queue, iface))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return en, ok
+}
+
+// mustEntry returns the journal entry of queue/iface or fails.
+func (n *node) mustEntry(queue, iface string) store.Entry {
+	n.t.Helper()
+	en, ok := n.entry(queue, iface)
+	if !ok {
+		n.t.Fatalf("%s: no journal entry for %s/%s", n.name, queue, iface)
+	}
+	return en
+}
+
+// entries returns the whole journal.
+func (n *node) entries() []store.Entry {
+	n.t.Helper()
+	es, err := n.store.List(ctxFor(n.t), nil)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return es
+}
+
+func (n *node) maxSeq() int64 {
+	n.t.Helper()
+	s, err := n.store.MaxSeq(ctxFor(n.t))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return s
+}
+
+// byKey returns the outcome of queue/iface, failing when there is none.
+func byKey(t testing.TB, outs []engine.Outcome, queue, iface string) engine.Outcome {
+	t.Helper()
+	k := state.NewKey(queue, iface)
+	for _, o := range outs {
+		if state.NewKey(o.Queue, o.Interface) == k {
+			return o
+		}
+	}
+	t.Fatalf("no outcome for %s in %s", k, describe(outs))
+	return engine.Outcome{}
+}
+
+// changed returns the outcomes that changed something (not in sync, not
+// stale).
+func changed(outs []engine.Outcome) []engine.Outcome {
+	var out []engine.Outcome
+	for _, o := range outs {
+		if o.Changed() {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func describe(outs []engine.Outcome) string {
+	var b strings.Builder
+	for _, o := range outs {
+		fmt.Fprintf(&b, "\n  %s/%s %s", o.Queue, o.Interface, o.Result)
+		if o.Err != nil {
+			fmt.Fprintf(&b, " err=%v", o.Err)
+		}
+		for _, a := range o.Actions {
+			fmt.Fprintf(&b, " [%s]", a)
+		}
+		for _, r := range o.Reports {
+			fmt.Fprintf(&b, " report=%q", r)
+		}
+	}
+	return b.String()
+}
+
+// sameMembers fails unless both nodes' Asterisk hold the same synced state
+// for every member of queue.
+func sameMembers(t testing.TB, a, b *node, queue string) {
+	t.Helper()
+	sa, sb := synced(a.srv.Members(queue)), synced(b.srv.Members(queue))
+	if sa != sb {
+		t.Errorf("queue %s differs:\n%s: %s\n%s: %s", queue, a.name, sa, b.name, sb)
+	}
+}
+
+// synced renders the synced fields of members, sorted by interface.
+func synced(ms []ami.QueueMember) string {
+	var lines []string
+	for _, m := range ms {
+		reason := ""
+		if m.Paused {
+			reason = m.PausedReason
+		}
+		lines = append(lines, fmt.Sprintf("%s name=%q si=%s %s penalty=%d paused=%t reason=%q",
+			strings.ToLower(m.Interface), m.Name, m.StateInterface, m.Membership, m.Penalty, m.Paused, reason))
+	}
+	slices.Sort(lines)
+	return strings.Join(lines, "; ")
+}
+
+// kinds returns the action kinds of calls.
+func kinds(calls []call) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.Kind)
+	}
+	return out
+}
+
+// restart restarts the node's Asterisk ("core restart now") and waits
+// until the engine's and the operator's connections are gone.
+func (n *node) restart(persist bool) {
+	n.t.Helper()
+	old, op := n.ami.current(), n.op
+	n.srv.Restart(persist)
+	waitGone(n.t, old)
+	waitGone(n.t, op)
+}
+
+// drop cuts every AMI connection of the node and waits until they are gone.
+func (n *node) drop() {
+	n.t.Helper()
+	old, op := n.ami.current(), n.op
+	n.srv.DropConnections()
+	waitGone(n.t, old)
+	waitGone(n.t, op)
+}
+
+func waitGone(t testing.TB, cl *ami.Client) {
+	t.Helper()
+	if cl == nil {
+		return
+	}
+	select {
+	case <-cl.Done():
+	case <-ctxFor(t).Done():
+		t.Fatal("AMI connection still open after the fake closed it")
+	}
+}

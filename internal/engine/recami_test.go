@@ -1,0 +1,191 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/pkg/ami/amitest"
+)
+
+// call is one queue action the engine sent.
+type call struct {
+	Kind      string
+	Queue     string
+	Interface string
+	Detail    string
+}
+
+func (c call) String() string { return c.Kind + " " + c.Queue + " " + c.Interface + " " + c.Detail }
+
+// recAMI is the engine's AMI: a client of the fake that redials when the
+// connection is gone (a test drops it or restarts the fake) and records
+// every queue action. Before, when set, runs before each action and may
+// make it fail.
+type recAMI struct {
+	srv  *amitest.Server
+	user string
+
+	mu     sync.Mutex
+	cl     *ami.Client
+	calls  []call
+	before func(kind string)
+	read   func(kind string) // run before each QueueStatus and CoreStatus
+}
+
+func (a *recAMI) client(ctx context.Context) (*ami.Client, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cl != nil {
+		select {
+		case <-a.cl.Done():
+			a.cl = nil
+		default:
+			return a.cl, nil
+		}
+	}
+	cl, err := dialFake(ctx, a.srv, a.user, "off")
+	if err != nil {
+		return nil, err
+	}
+	a.cl = cl
+	return cl, nil
+}
+
+func (a *recAMI) close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cl != nil {
+		_ = a.cl.Close()
+	}
+}
+
+// act records an action, takes the client, then runs the hook: a hook that
+// drops the connection makes the action fail on that client, as when the
+// connection breaks mid-apply.
+func (a *recAMI) act(ctx context.Context, c call) (*ami.Client, error) {
+	a.mu.Lock()
+	a.calls = append(a.calls, c)
+	hook := a.before
+	a.mu.Unlock()
+	cl, err := a.client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if hook != nil {
+		hook(c.Kind)
+	}
+	return cl, nil
+}
+
+// setBefore sets the hook run before each action.
+func (a *recAMI) setBefore(f func(kind string)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.before = f
+}
+
+// current returns the client in use, or nil.
+func (a *recAMI) current() *ami.Client {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cl
+}
+
+// Calls returns the actions sent so far and forgets them.
+func (a *recAMI) Calls() []call {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.calls
+	a.calls = nil
+	return out
+}
+
+// setRead sets the hook run before each read.
+func (a *recAMI) setRead(f func(kind string)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.read = f
+}
+
+func (a *recAMI) reading(kind string) {
+	a.mu.Lock()
+	hook := a.read
+	a.mu.Unlock()
+	if hook != nil {
+		hook(kind)
+	}
+}
+
+func (a *recAMI) QueueStatus(ctx context.Context, queue, member string) (ami.QueueStatus, error) {
+	a.reading("QueueStatus")
+	cl, err := a.client(ctx)
+	if err != nil {
+		return ami.QueueStatus{}, err
+	}
+	return cl.QueueStatus(ctx, queue, member)
+}
+
+func (a *recAMI) CoreStatus(ctx context.Context) (ami.CoreStatus, error) {
+	a.reading("CoreStatus")
+	cl, err := a.client(ctx)
+	if err != nil {
+		return ami.CoreStatus{}, err
+	}
+	return cl.CoreStatus(ctx)
+}
+
+func (a *recAMI) QueueAdd(ctx context.Context, r ami.QueueAddRequest) error {
+	d := fmt.Sprintf("name=%s si=%s penalty=%d paused=%t reason=%s", r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.Reason)
+	cl, err := a.act(ctx, call{"QueueAdd", r.Queue, r.Interface, d})
+	if err != nil {
+		return err
+	}
+	return cl.QueueAdd(ctx, r)
+}
+
+func (a *recAMI) QueueRemove(ctx context.Context, queue, iface string) error {
+	cl, err := a.act(ctx, call{"QueueRemove", queue, iface, ""})
+	if err != nil {
+		return err
+	}
+	return cl.QueueRemove(ctx, queue, iface)
+}
+
+func (a *recAMI) QueuePause(ctx context.Context, queue, iface string, paused bool, reason string) error {
+	cl, err := a.act(ctx, call{"QueuePause", queue, iface, fmt.Sprintf("paused=%t reason=%s", paused, reason)})
+	if err != nil {
+		return err
+	}
+	return cl.QueuePause(ctx, queue, iface, paused, reason)
+}
+
+func (a *recAMI) QueuePenalty(ctx context.Context, queue, iface string, penalty int) error {
+	cl, err := a.act(ctx, call{"QueuePenalty", queue, iface, fmt.Sprintf("penalty=%d", penalty)})
+	if err != nil {
+		return err
+	}
+	return cl.QueuePenalty(ctx, queue, iface, penalty)
+}
+
+func (a *recAMI) QueueMemberRingInUse(ctx context.Context, queue, iface string, v bool) error {
+	cl, err := a.act(ctx, call{"QueueMemberRingInUse", queue, iface, fmt.Sprintf("ringinuse=%t", v)})
+	if err != nil {
+		return err
+	}
+	return cl.QueueMemberRingInUse(ctx, queue, iface, v)
+}
+
+// dialFake connects to the fake and logs in with the given event mask.
+func dialFake(ctx context.Context, srv *amitest.Server, user, events string) (*ami.Client, error) {
+	cl, err := ami.Dial(ctx, srv.Addr(), ami.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := cl.Login(ctx, user, "queuesync", events); err != nil {
+		_ = cl.Close()
+		return nil, err
+	}
+	return cl, nil
+}
