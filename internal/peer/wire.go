@@ -119,7 +119,15 @@ func fromMember(queue string, m memberElem) (state.Register, error) {
 	if r.Stamp, err = parseStampField("stamp", m.Stamp); err != nil {
 		return r, err
 	}
-	return r, ValidateRegister(r)
+	if err := ValidateRegister(r); err != nil {
+		return r, err
+	}
+	if !r.Present {
+		// A tombstone carries no member state (toMember writes none): drop
+		// what a sender put there, so that every node holds the same register.
+		r = state.Register{Queue: r.Queue, Interface: r.Interface, Membership: r.Membership, Stamp: r.Stamp, Origin: r.Origin}
+	}
+	return r, nil
 }
 
 // parseBool reads "true" or "false"; an absent value is false when optional.
