@@ -11,7 +11,8 @@ FUZZTIME ?= 10s
 # goreleaser from the Go module proxy; go caches the built binary.
 GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man completions snapshot package-test clean
+.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man completions snapshot package-test clean \
+	chaos chaos-short chaos-testbed-up chaos-testbed-down
 
 build:
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/queuesync ./cmd/queuesync
@@ -34,6 +35,8 @@ e2e: testbed-up
 vet:
 	go vet ./...
 	go vet -tags e2e ./...
+	go vet -tags chaos ./...
+	go vet -tags bench ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 
 testbed-up:
@@ -51,8 +54,63 @@ fuzz-short:
 fuzz:
 	$(MAKE) fuzz-short FUZZTIME=10m
 
-bench: testbed-up
-	$(ENV); go test -run '^$$' -bench . -benchmem -tags e2e -p 1 -timeout 60m ./...
+## bench: the benchmark suite (test/bench, and pkg/ami's parser and pipelining
+## benchmarks) on a testbed of its own (QS_NAME=bench, /tmp/qs-bench, AMI
+## ports 6038-6039, queues q001..q500), stopped at the end; 5 to 8 minutes.
+## Every figure is reported beside a baseline measured in the same run; the
+## raw output goes to $(BENCH_OUT)/bench.txt, the result lines to
+## $(BENCH_OUT)/report.txt. docs/benchmarks.md explains them.
+BENCH_OUT      ?= /tmp/qs-bench-run
+BENCH_NAME     ?= bench
+BENCH_STATE    ?= /tmp/qs-bench
+BENCH_BASEPORT ?= 6038
+BENCH_TESTBED  := QS_NAME=$(BENCH_NAME) QS_STATE=$(BENCH_STATE) QS_BASEPORT=$(BENCH_BASEPORT) QS_EXTRA_QUEUES=500 $(TESTBED)
+
+bench: SHELL := /bin/bash
+bench:
+	@mkdir -p $(BENCH_OUT); rm -f $(BENCH_OUT)/report.txt $(BENCH_OUT)/bench.txt
+	@$(BENCH_TESTBED) up 2 >/dev/null
+	@set -a; . $(BENCH_STATE)/env; set +a; export QS_BENCH_REPORT=$(BENCH_OUT)/report.txt; rc=0; \
+	echo "machine: $$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) CPUs, $$(free -g | awk '/^Mem:/{print $$2}') GB; $$(date -u +%Y-%m-%dT%H:%M:%SZ); $$(go version | cut -d' ' -f3); $$(cut -d' ' -f1-2 $$QS_ASTROOT/.qs-ready)" | tee $$QS_BENCH_REPORT; \
+	go test -tags e2e -run '^$$' -bench '^Benchmark(ParseQueueStatus10k|PipelinedPause1000|SequentialPause1000)$$' -benchmem ./pkg/ami 2>&1 | tee -a $(BENCH_OUT)/bench.txt; \
+	test $${PIPESTATUS[0]} = 0 || rc=1; \
+	go test -tags bench -run '^$$' -bench '^Benchmark(Resync10k|Corrections1000)$$' -benchtime 10x -timeout 20m ./test/bench 2>&1 | tee -a $(BENCH_OUT)/bench.txt; \
+	test $${PIPESTATUS[0]} = 0 || rc=1; \
+	go test -tags bench -run '^$$' -bench '^Benchmark(LiveLatency100|LivePathSteps|SustainedRate|PeerReturn1000|DaemonRSS)$$' -benchtime 1x -timeout 30m ./test/bench 2>&1 | tee -a $(BENCH_OUT)/bench.txt; \
+	test $${PIPESTATUS[0]} = 0 || rc=1; \
+	$(BENCH_TESTBED) down; exit $$rc
+
+## chaos: the fault-injection harness (test/chaos): for each seed, a random
+## schedule of member changes on both nodes (AMI and CLI) with partitions,
+## SIGKILLed daemons, Asterisk and PostgreSQL restarts, AMI cuts and clock
+## skew; then both nodes must equal the last-writer-wins oracle. It runs on a
+## testbed of its own (QS_NAME=chaos, /tmp/qs-chaos, AMI ports 7038-7039).
+##   make chaos SEEDS=50          seeds 1..50
+##   make chaos SEED=7            replay seed 7 exactly (SEED="3 9" for several)
+##   make chaos-short             CI: 3 seeds x 30 changes (about 2 minutes)
+## One report line per seed and a summary go to stdout and $(CHAOS_OUT)/report.txt.
+SEEDS          ?= 3
+SEED           ?=
+OPS            ?= 60
+CHAOS_OUT      ?= /tmp/qs-chaos-run
+CHAOS_NAME     ?= chaos
+CHAOS_STATE    ?= /tmp/qs-chaos
+CHAOS_BASEPORT ?= 7038
+CHAOS_TESTBED  := QS_NAME=$(CHAOS_NAME) QS_STATE=$(CHAOS_STATE) QS_BASEPORT=$(CHAOS_BASEPORT) $(TESTBED)
+
+chaos: chaos-testbed-up
+	set -a; . $(CHAOS_STATE)/env; set +a; \
+	CHAOS_SEEDS="$(SEEDS)" CHAOS_SEED="$(SEED)" CHAOS_OPS="$(OPS)" CHAOS_OUT="$(CHAOS_OUT)" \
+	go test -tags chaos -count=1 -v -timeout 12h -run '^TestChaos$$' ./test/chaos
+
+chaos-short:
+	$(MAKE) chaos SEEDS=3 OPS=30
+
+chaos-testbed-up:
+	@$(CHAOS_TESTBED) up 2 >/dev/null
+
+chaos-testbed-down:
+	@$(CHAOS_TESTBED) down
 
 ## demo: two real Asterisk nodes, PostgreSQL and two daemons; members changed on
 ## both sides, then `queuesync resync -v` makes them agree.

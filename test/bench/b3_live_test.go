@@ -1,0 +1,661 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// pauseEvent is a QueueMemberPause event as an observer saw it.
+type pauseEvent struct {
+	key    string
+	paused bool
+	reason string
+	at     time.Time
+}
+
+// observer records the QueueMemberPause events of one node, with the time
+// each one arrived, on an AMI session of its own (Events: agent).
+type observer struct {
+	cl   *ami.Client
+	mu   sync.Mutex
+	evs  []pauseEvent
+	gaps int
+	done chan struct{}
+}
+
+func observe(tb testing.TB, n *node) *observer {
+	tb.Helper()
+	o := &observer{cl: dialAMI(tb, n, "agent"), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		for {
+			ev, err := o.cl.NextEvent(context.Background())
+			if err != nil {
+				return
+			}
+			at := time.Now()
+			if ev.Gap {
+				o.mu.Lock()
+				o.gaps++
+				o.mu.Unlock()
+				continue
+			}
+			if !strings.EqualFold(ev.Event(), "QueueMemberPause") {
+				continue
+			}
+			m := ami.DecodeQueueMember(ev.Message)
+			pe := pauseEvent{key: strings.ToLower(m.Queue) + "/" + strings.ToLower(m.Interface), paused: m.Paused, at: at}
+			if m.Paused {
+				pe.reason = m.PausedReason
+			}
+			o.mu.Lock()
+			o.evs = append(o.evs, pe)
+			o.mu.Unlock()
+		}
+	}()
+	return o
+}
+
+func (o *observer) close() {
+	_ = o.cl.Close()
+	<-o.done
+}
+
+func (o *observer) events() []pauseEvent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.evs)
+}
+
+// change is one member change made on node A.
+type change struct {
+	seq    int
+	m      member
+	paused bool
+	reason string
+	sent   time.Time // just before the action was queued on A's AMI session
+	err    error
+	aAt    time.Time // A's QueueMemberPause for it
+	bAt    time.Time // B's: the change (or a later one of the same member) applied on B
+}
+
+// matchEvents sets aAt and bAt of each change from the events seen on A
+// and B. A change's own event is the member's first event after it was
+// sent with its paused state and (when pausing) its reason; on B, a change
+// counts as applied as soon as it or a later change of the same member is,
+// because the daemons replicate state, not every intermediate step.
+func matchEvents(chs []*change, aEvs, bEvs []pauseEvent) {
+	byMember := map[string][]*change{}
+	for _, c := range chs {
+		byMember[c.m.key()] = append(byMember[c.m.key()], c)
+	}
+	set := func(evs []pauseEvent, get func(*change) *time.Time, carry bool) {
+		evBy := map[string][]pauseEvent{}
+		for _, e := range evs {
+			evBy[e.key] = append(evBy[e.key], e)
+		}
+		for k, cs := range byMember {
+			es := evBy[k]
+			direct := make([]time.Time, len(cs))
+			used := make([]bool, len(es))
+			for i, c := range cs {
+				for j, e := range es {
+					if used[j] || e.at.Before(c.sent) || e.paused != c.paused || (c.paused && e.reason != c.reason) {
+						continue
+					}
+					used[j], direct[i] = true, e.at
+					break
+				}
+			}
+			var later time.Time
+			for i := len(cs) - 1; i >= 0; i-- {
+				t := direct[i]
+				if carry && !later.IsZero() && (t.IsZero() || later.Before(t)) {
+					t = later
+				}
+				*get(cs[i]) = t
+				if !t.IsZero() {
+					later = t
+				}
+			}
+		}
+	}
+	set(aEvs, func(c *change) *time.Time { return &c.aAt }, false)
+	set(bEvs, func(c *change) *time.Time { return &c.bAt }, true)
+}
+
+// driver makes changes on A at a fixed rate, pipelined on one AMI session.
+type driver struct {
+	cl       *ami.Client
+	pool     []member
+	toggle   bool // alternate pause and unpause per member; else pause with a new reason each time
+	tag      string
+	maxInFly int64
+
+	mu      sync.Mutex
+	changes []*change
+	inFly   atomic.Int64
+	peak    atomic.Int64
+	capped  atomic.Bool
+	seq     int
+	wg      sync.WaitGroup
+}
+
+// run sends rate changes a second for d and returns when all are answered.
+func (dr *driver) run(ctx context.Context, rate float64, d time.Duration) []*change {
+	start := time.Now()
+	tick := 5 * time.Millisecond
+	if rate <= 200 {
+		tick = time.Duration(float64(time.Second) / rate)
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	sent := 0
+	var out []*change
+	for now := start; now.Sub(start) < d; now = <-t.C {
+		due := int(math.Round(rate * now.Sub(start).Seconds()))
+		if sent == 0 {
+			due = max(due, 1)
+		}
+		for ; sent < due; sent++ {
+			if dr.maxInFly > 0 && dr.inFly.Load() >= dr.maxInFly {
+				dr.capped.Store(true)
+				sent = due // the driver falls behind: skip, do not queue
+				break
+			}
+			out = append(out, dr.send(ctx))
+		}
+	}
+	dr.wg.Wait()
+	return out
+}
+
+func (dr *driver) send(ctx context.Context) *change {
+	dr.mu.Lock()
+	seq := dr.seq
+	dr.seq++
+	dr.mu.Unlock()
+	m := dr.pool[seq%len(dr.pool)]
+	c := &change{seq: seq, m: m, paused: true, reason: fmt.Sprintf("%s%d", dr.tag, seq)}
+	if dr.toggle && (seq/len(dr.pool))%2 == 1 {
+		c.paused, c.reason = false, ""
+	}
+	dr.mu.Lock()
+	dr.changes = append(dr.changes, c)
+	dr.mu.Unlock()
+	n := dr.inFly.Add(1)
+	if n > dr.peak.Load() {
+		dr.peak.Store(n)
+	}
+	dr.wg.Add(1)
+	c.sent = time.Now()
+	go func() {
+		defer dr.wg.Done()
+		defer dr.inFly.Add(-1)
+		c.err = dr.cl.QueuePause(ctx, m.Queue, m.Interface, c.paused, c.reason)
+	}()
+	return c
+}
+
+// latencies returns bAt-sent (and bAt-aAt) of the applied changes, and how
+// many were not applied.
+func latencies(chs []*change) (fromSend, fromA samples, missing int) {
+	for _, c := range chs {
+		if c.bAt.IsZero() {
+			missing++
+			continue
+		}
+		fromSend = append(fromSend, c.bAt.Sub(c.sent))
+		if !c.aAt.IsZero() {
+			fromA = append(fromA, c.bAt.Sub(c.aAt))
+		}
+	}
+	return fromSend, fromA, missing
+}
+
+// waitApplied waits until every change has an event on B (or timeout).
+func waitApplied(chs []*change, a, b *observer, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		matchEvents(chs, a.events(), b.events())
+		_, _, missing := latencies(chs)
+		if missing == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// restorePool unpauses the pool on A, waits until B agrees, and waits for
+// the journals to settle, so that the next benchmark starts clean.
+func restorePool(tb testing.TB, pool, want []member) {
+	tb.Helper()
+	ctx := context.Background()
+	cl := bed.a().client(tb)
+	if err := parallel(len(pool), 256, func(i int) error {
+		return cl.QueuePause(ctx, pool[i].Queue, pool[i].Interface, false, "")
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !sameLive(tb, bed.b(), want) {
+		if time.Now().After(deadline) {
+			tb.Logf("B did not converge after the run; the next benchmark prepares again")
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if ok, _ := synced(tb, want); !ok {
+		time.Sleep(time.Second)
+	}
+}
+
+// histogram reads a Prometheus histogram's cumulative buckets.
+func histogram(m map[string]float64, name string) map[float64]float64 {
+	out := map[float64]float64{}
+	prefix := name + `_bucket{le="`
+	for k, v := range m {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		le := strings.TrimSuffix(strings.TrimPrefix(k, prefix), `"}`)
+		f, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			f, err = math.Inf(1), nil
+		}
+		if err == nil {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+// histQuantile returns the upper bound of the bucket holding quantile q of
+// the observations between two scrapes, and their count.
+func histQuantile(before, after map[float64]float64, q float64) (float64, float64) {
+	var les []float64
+	for le := range after {
+		les = append(les, le)
+	}
+	slices.Sort(les)
+	total := after[math.Inf(1)] - before[math.Inf(1)]
+	for _, le := range les {
+		if after[le]-before[le] >= q*total {
+			return le, total
+		}
+	}
+	return math.Inf(1), total
+}
+
+// BenchmarkLiveLatency100: two daemons; 100 changes a second on A for 20 s
+// (pause and unpause, each of 200 members of queue q001 in turn, on a node
+// holding 10,000 members); each change's latency is the time B's
+// QueueMemberPause event arrives minus the time A's action was sent (and
+// minus the time A's own event arrived). Baseline: A's own event after the
+// action was sent (what a bare AMI change costs on one node).
+func BenchmarkLiveLatency100(b *testing.B) {
+	want := members10k()
+	prepare(b, want)
+	pool := want[:200]
+	dur := 20 * time.Second
+	if v := env("QS_BENCH_LIVE_SECONDS"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil {
+			dur = time.Duration(s) * time.Second
+		}
+	}
+	rate := 100.0
+	if v := env("QS_BENCH_LIVE_RATE"); v != "" {
+		if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 {
+			rate = r
+		}
+	}
+	for b.Loop() {
+		liveLatency(b, pool, rate, dur)
+	}
+	restorePool(b, pool, want)
+}
+
+func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
+	A, B := bed.a(), bed.b()
+	oa, ob := observe(b, A), observe(b, B)
+	defer oa.close()
+	defer ob.close()
+	before, err := scrape(A)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dr := &driver{cl: A.client(b), pool: pool, toggle: true, tag: "lat"}
+	chs := dr.run(context.Background(), rate, dur)
+	waitApplied(chs, oa, ob, 10*time.Second)
+	after, err := scrape(A)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range chs {
+		if c.err != nil {
+			b.Fatalf("QueuePause on A: %v", c.err)
+		}
+	}
+	fromSend, fromA, missing := latencies(chs)
+	var onA samples
+	for _, c := range chs {
+		if !c.aAt.IsZero() {
+			onA = append(onA, c.aAt.Sub(c.sent))
+		}
+	}
+	b.ReportMetric(msf(fromSend.pct(50)), "p50-ms")
+	b.ReportMetric(msf(fromSend.pct(99)), "p99-ms")
+	b.ReportMetric(msf(fromA.pct(50)), "p50-from-A-event-ms")
+	b.ReportMetric(msf(fromA.pct(99)), "p99-from-A-event-ms")
+	b.ReportMetric(msf(onA.pct(50)), "base-A-event-p50-ms")
+	b.ReportMetric(float64(missing), "missing")
+	say(b, "%d changes at %.0f/s for %s; %d not seen on B; event gaps A=%d B=%d", len(chs), rate, dur, missing, oa.gaps, ob.gaps)
+	say(b, "A action sent -> B event:  p50 %s  p90 %s  p99 %s  max %s ms", ms(fromSend.pct(50)), ms(fromSend.pct(90)), ms(fromSend.pct(99)), ms(fromSend.pct(100)))
+	say(b, "A event seen  -> B event:  p50 %s  p90 %s  p99 %s  max %s ms", ms(fromA.pct(50)), ms(fromA.pct(90)), ms(fromA.pct(99)), ms(fromA.pct(100)))
+	say(b, "baseline: A action sent -> A event:  p50 %s  p99 %s ms", ms(onA.pct(50)), ms(onA.pct(99)))
+	stages(b, chs)
+	h0, h1 := histogram(before, "queuesync_propagation_seconds"), histogram(after, "queuesync_propagation_seconds")
+	p50, n := histQuantile(h0, h1, 0.5)
+	p99, _ := histQuantile(h0, h1, 0.99)
+	say(b, "daemon A queuesync_propagation_seconds (A event -> B acknowledged): %.0f observations, p50 <= %g ms, p99 <= %g ms (bucket bounds)", n, p50*1000, p99*1000)
+}
+
+// BenchmarkSustainedRate ramps the change rate on A (each change pauses
+// the next of 2,000 members of q001..q010, taken queue by queue in turn,
+// with a new reason, on nodes holding
+// 10,000 members) through 100, 250, 500, 1000, 2000 and 4000 changes a
+// second, 10 s a step, and reports per step the lag between each change
+// sent on A and its application on B: overall, per quarter of the step, its
+// trend, and how long B took to catch up after the last change. A rate is
+// sustained when every change reached B, the driver kept the rate, the lag
+// did not grow (least-squares slope over the second half of the step under
+// 0.05 s per s) and B caught up within 1 s of the last change. After the
+// first rate that fails, the midpoint between it and the last one that
+// passed is tried. Baseline: the pipelined QueuePause rate A's Asterisk
+// itself sustains (1,000 actions at once).
+func BenchmarkSustainedRate(b *testing.B) {
+	want := members10k()
+	prepare(b, want)
+	// 2,000 members of q001..q010, interleaved (q001's first, q002's
+	// first, ...): consecutive changes hit different queues, as agents
+	// spread over queues do, so that a batch of events spans queues.
+	var pool []member
+	for i := range 200 {
+		for q := range 10 {
+			pool = append(pool, want[q*200+i])
+		}
+	}
+	rates := []float64{100, 250, 500, 1000, 2000, 4000}
+	step := 10 * time.Second
+	A, B := bed.a(), bed.b()
+	for b.Loop() {
+		// Baseline: A's Asterisk alone, 1,000 pauses at once (then undone).
+		cl := A.client(b)
+		ctx := context.Background()
+		var raw time.Duration
+		for _, p := range []bool{true, false} {
+			d := timed(func() {
+				if err := parallel(1000, 1000, func(i int) error {
+					return cl.QueuePause(ctx, pool[1000+i].Queue, pool[1000+i].Interface, p, "raw")
+				}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			if p {
+				raw = d
+			}
+		}
+		rawRate := 1000 / raw.Seconds()
+		b.ReportMetric(rawRate, "base-ami-actions/s")
+		say(b, "baseline: A's Asterisk takes 1,000 pipelined QueuePause in %s ms: %.0f actions/s", ms(raw), rawRate)
+		waitSettled(b)
+		best := 0.0
+		for _, rate := range rates {
+			if rampStep(b, A, B, pool, rate, step) {
+				best = rate
+				continue
+			}
+			if mid := math.Round((best + rate) / 2); best > 0 && mid > best && rampStep(b, A, B, pool, mid, step) {
+				best = mid
+			}
+			break
+		}
+		b.ReportMetric(best, "sustained-changes/s")
+		say(b, "highest sustained rate: %.0f changes/s (A's Asterisk alone: %.0f actions/s)", best, rawRate)
+	}
+	restorePool(b, pool, want)
+}
+
+// waitSettled waits until B holds what A holds and Asterisk is idle.
+func waitSettled(tb testing.TB) {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		la, lb := live(tb, bed.a()), live(tb, bed.b())
+		same := len(la) == len(lb)
+		for k, v := range la {
+			if lb[k] != v {
+				same = false
+				break
+			}
+		}
+		if same {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitIdle(tb)
+}
+
+func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Duration) bool {
+	oa, ob := observe(b, A), observe(b, B)
+	defer oa.close()
+	defer ob.close()
+	procs := []struct {
+		name string
+		pid  int
+	}{{"daemon A", A.pid()}, {"daemon B", B.pid()}, {"asterisk A", astPid(A)}, {"asterisk B", astPid(B)}}
+	cpu0 := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		cpu0[i] = cpuTime(p.pid)
+	}
+	dr := &driver{cl: A.client(b), pool: pool, tag: fmt.Sprintf("r%.0f-", rate), maxInFly: 5000}
+	start := time.Now()
+	chs := dr.run(context.Background(), rate, d)
+	sendEnd := time.Now()
+	waitApplied(chs, oa, ob, 20*time.Second)
+	var cpus []string
+	elapsed := time.Since(start).Seconds()
+	for i, p := range procs {
+		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(cpuTime(p.pid)-cpu0[i]).Seconds()/elapsed))
+	}
+	failed := 0
+	for _, c := range chs {
+		if c.err != nil {
+			failed++
+		}
+	}
+	fromSend, fromA, missing := latencies(chs)
+	var onA samples
+	for _, c := range chs {
+		if !c.aAt.IsZero() {
+			onA = append(onA, c.aAt.Sub(c.sent))
+		}
+	}
+	var q [4]samples
+	var last time.Time
+	for _, c := range chs {
+		if c.bAt.After(last) {
+			last = c.bAt
+		}
+		if c.bAt.IsZero() {
+			continue
+		}
+		i := min(3, int(4*c.sent.Sub(start).Seconds()/d.Seconds()))
+		q[i] = append(q[i], c.bAt.Sub(c.sent))
+	}
+	achieved := float64(len(chs)) / sendEnd.Sub(start).Seconds()
+	drain := last.Sub(sendEnd)
+	slope := lagSlope(chs, start.Add(d/2))
+	ok := missing == 0 && failed == 0 && !dr.capped.Load() && achieved >= 0.95*rate &&
+		slope < 0.05 && drain < time.Second
+	verdict := "sustained"
+	if !ok {
+		verdict = "NOT sustained"
+	}
+	say(b, "rate %5.0f/s: sent %d (%.0f/s, peak %d in flight on A), %d failed, %d not on B; lag p50 %s p99 %s ms (of which A's own action->event p50 %s p99 %s ms; A event->B event p50 %s p99 %s ms); by quarter p50 %s / %s / %s / %s ms, trend %+.3f s/s; B caught up %s ms after the last change; CPU %s: %s",
+		rate, len(chs), achieved, dr.peak.Load(), failed, missing, ms(fromSend.pct(50)), ms(fromSend.pct(99)),
+		ms(onA.pct(50)), ms(onA.pct(99)), ms(fromA.pct(50)), ms(fromA.pct(99)),
+		ms(q[0].median()), ms(q[1].median()), ms(q[2].median()), ms(q[3].median()), slope, ms(drain), strings.Join(cpus, ", "), verdict)
+	b.ReportMetric(msf(fromSend.pct(50)), fmt.Sprintf("lag-p50-ms@%.0f", rate))
+	// Let B catch up and Asterisk settle before the next step.
+	waitSettled(b)
+	return ok
+}
+
+// lagSlope returns the least-squares slope of lag (B applied - A sent)
+// against send time, over the changes sent from t on: how many seconds of
+// lag each second adds. A flat backlog gives about 0.
+func lagSlope(chs []*change, from time.Time) float64 {
+	var n, sx, sy, sxx, sxy float64
+	for _, c := range chs {
+		if c.bAt.IsZero() || c.sent.Before(from) {
+			continue
+		}
+		x, y := c.sent.Sub(from).Seconds(), c.bAt.Sub(c.sent).Seconds()
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	if n < 2 || n*sxx-sx*sx == 0 {
+		return 0
+	}
+	return (n*sxy - sx*sy) / (n*sxx - sx*sx)
+}
+
+// BenchmarkLivePathSteps measures, on the nodes of the live benchmarks
+// (10,000 members, both daemons running), the bare round trips the live
+// path is built from, 300 of each, one at a time: an AMI query on B
+// (CoreStatus, QueueStatus of one member, Ping), a journal read of one key
+// (Get), a journal write of one register (PutMany on a scratch journal), the
+// outbox read (Since, a transaction with the journal lock) and a signed
+// GET /queue/v1/health on B's daemon. docs/benchmarks.md adds them up along
+// the path a change takes from A's event to B's QueuePause, as the floor
+// the live latency is compared with.
+func BenchmarkLivePathSteps(b *testing.B) {
+	want := members10k()
+	prepare(b, want)
+	B := bed.b()
+	ctx := context.Background()
+	cl := dialAMI(b, B, "off")
+	defer cl.Close()
+	if err := bed.recreateDB("qs_bench_scratch"); err != nil {
+		b.Fatal(err)
+	}
+	scratch := bed.dbURL("qs_bench_scratch")
+	if err := bed.migrateDB(B, scratch); err != nil {
+		b.Fatal(err)
+	}
+	jl := newLocalEngine(b, B, B.dbURL).store
+	js := newLocalEngine(b, B, scratch).store
+	pc := peerClientOf(b, bed.a(), B)
+	m := want[0]
+	k := state.NewKey(m.Queue, m.Interface)
+	clock := state.NewClock(time.Now, time.Minute)
+	steps := []struct {
+		name, short string
+		f           func() error
+	}{
+		{"AMI Ping", "ami-ping", func() error { return cl.Ping(ctx) }},
+		{"AMI CoreStatus", "ami-corestatus", func() error { _, err := cl.CoreStatus(ctx); return err }},
+		{"AMI QueueStatus(queue, member)", "ami-queuestatus1", func() error { _, err := cl.QueueStatus(ctx, m.Queue, m.Interface); return err }},
+		{"journal Get", "pg-get", func() error { _, _, err := jl.Get(ctx, k); return err }},
+		{"journal PutMany(1)", "pg-put1", func() error {
+			_, err := js.PutMany(ctx, registers([]member{m}, true, false, "", clock), store.PutOptions{})
+			return err
+		}},
+		{"journal Since (outbox)", "pg-since", func() error { _, err := jl.Since(ctx, "sop1", 1<<62, 500); return err }},
+		{"HTTP signed GET /health", "http-health", func() error { _, err := pc.Health(ctx); return err }},
+	}
+	for b.Loop() {
+		for _, st := range steps {
+			var s samples
+			for range 300 {
+				var err error
+				s = append(s, timed(func() { err = st.f() }))
+				if err != nil {
+					b.Fatalf("%s: %v", st.name, err)
+				}
+			}
+			say(b, "%-32s p50 %6s ms  p90 %6s ms  p99 %6s ms", st.name, ms(s.pct(50)), ms(s.pct(90)), ms(s.pct(99)))
+			b.ReportMetric(float64(s.pct(50).Microseconds()), st.short+"-p50-us")
+		}
+	}
+}
+
+// stages splits the latency of each member's last change at the moment A's
+// journal row was written (PostgreSQL's now() of the write, same host
+// clock): A event -> A journalled is daemon A's capture; A journalled -> B
+// event is delivery and B's apply up to its QueuePause.
+func stages(b *testing.B, chs []*change) {
+	last := map[string]*change{}
+	for _, c := range chs {
+		if p, ok := last[c.m.key()]; !ok || c.seq > p.seq {
+			last[c.m.key()] = c
+		}
+	}
+	rows := journalTimes(b, bed.a().dbURL)
+	var capture, deliver samples
+	for k, c := range last {
+		r, ok := rows[k]
+		if !ok || c.aAt.IsZero() || c.bAt.IsZero() || r.paused != c.paused || (c.paused && r.reason != c.reason) {
+			continue
+		}
+		capture, deliver = append(capture, r.updated.Sub(c.aAt)), append(deliver, c.bAt.Sub(r.updated))
+	}
+	say(b, "stages (%d changes): A event -> A journalled p50 %s p99 %s ms; A journalled -> B event p50 %s p99 %s ms",
+		len(capture), ms(capture.pct(50)), ms(capture.pct(99)), ms(deliver.pct(50)), ms(deliver.pct(99)))
+}
+
+type journalRow struct {
+	paused  bool
+	reason  string
+	updated time.Time
+}
+
+func journalTimes(tb testing.TB, dbURL string) map[string]journalRow {
+	tb.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT queue_key, iface_key, paused, paused_reason, updated_at FROM attribute_state WHERE class = 'queue_sync'`)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]journalRow{}
+	for rows.Next() {
+		var q, i string
+		var r journalRow
+		if err := rows.Scan(&q, &i, &r.paused, &r.reason, &r.updated); err != nil {
+			tb.Fatal(err)
+		}
+		out[q+"/"+i] = r
+	}
+	return out
+}

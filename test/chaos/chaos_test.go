@@ -1,0 +1,243 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Settings (environment; make chaos sets them):
+//
+//	CHAOS_SEEDS     run seeds 1..N (default 3)
+//	CHAOS_SEED      run these seeds instead ("7" or "3 9 12"): replays them exactly
+//	CHAOS_OPS       member changes per seed (default 60)
+//	CHAOS_OUT       output directory (default /tmp/qs-chaos-run): report.txt, and
+//	                per seed its schedule, run log, daemon and sync logs
+//	CHAOS_KEEP      keep the directories of passing seeds too
+//	CHAOS_CONVERGE  how long to wait for convergence after the heal (default 15s)
+func settings() (seeds []uint64, nOps int, out string, err error) {
+	nOps = 60
+	if v := os.Getenv("CHAOS_OPS"); v != "" {
+		if nOps, err = strconv.Atoi(v); err != nil {
+			return nil, 0, "", fmt.Errorf("CHAOS_OPS=%q: %w", v, err)
+		}
+	}
+	out = os.Getenv("CHAOS_OUT")
+	if out == "" {
+		out = "/tmp/qs-chaos-run"
+	}
+	if v := strings.TrimSpace(os.Getenv("CHAOS_SEED")); v != "" {
+		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ' ' || r == ',' }) {
+			s, err := strconv.ParseUint(f, 10, 64)
+			if err != nil {
+				return nil, 0, "", fmt.Errorf("CHAOS_SEED=%q: %w", v, err)
+			}
+			seeds = append(seeds, s)
+		}
+		return seeds, nOps, out, nil
+	}
+	n := 3
+	if v := os.Getenv("CHAOS_SEEDS"); v != "" {
+		if n, err = strconv.Atoi(v); err != nil {
+			return nil, 0, "", fmt.Errorf("CHAOS_SEEDS=%q: %w", v, err)
+		}
+	}
+	for i := 1; i <= n; i++ {
+		seeds = append(seeds, uint64(i))
+	}
+	return seeds, nOps, out, nil
+}
+
+// The same seed gives the same schedule: a failing seed replays exactly.
+func TestScheduleDeterministic(t *testing.T) {
+	for seed := uint64(1); seed <= 20; seed++ {
+		a, b := formatSchedule(generate(seed, 60)), formatSchedule(generate(seed, 60))
+		if a != b {
+			t.Fatalf("seed %d: two schedules differ", seed)
+		}
+	}
+}
+
+func TestChaos(t *testing.T) {
+	if env("QS_AST1_AMI") == "" || env("QUEUESYNC_TEST_DATABASE") == "" || env("QS_TESTBED") == "" {
+		t.Fatal("the chaos testbed is not up: run `make chaos` (it starts its own testbed, QS_NAME=chaos)")
+	}
+	seeds, nOps, out, err := settings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// One harness at a time on a testbed: two would fight over its members.
+	lock, err := os.OpenFile(filepath.Join(env("QS_STATE"), "chaos.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		t.Fatalf("another chaos run holds %s: %v", lock.Name(), err)
+	}
+	c, err := newCluster(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	rep, err := os.OpenFile(filepath.Join(out, "report.txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Close()
+	say := func(format string, args ...any) {
+		s := fmt.Sprintf(format, args...)
+		fmt.Println(s)
+		fmt.Fprintln(rep, s)
+	}
+	say("# chaos %s: %d seeds, %d changes each, output in %s", time.Now().Format(time.RFC3339), len(seeds), nOps, out)
+	var results []result
+	for _, seed := range seeds {
+		res := runSeed(c, seed, nOps, out)
+		results = append(results, res)
+		say("%s", res.line())
+		if res.pass() && os.Getenv("CHAOS_KEEP") == "" {
+			_ = os.RemoveAll(seedDir(out, seed))
+		}
+	}
+	say("%s", summary(results))
+	for _, r := range results {
+		if !r.pass() {
+			t.Errorf("seed %d failed; replay with: make chaos SEED=%d OPS=%d (details in %s)", r.seed, r.seed, nOps, seedDir(out, r.seed))
+		}
+	}
+}
+
+func summary(rs []result) string {
+	pass := 0
+	var conv []time.Duration
+	var lost, res, wrong, jr, red int
+	for _, r := range rs {
+		if r.pass() {
+			pass++
+		}
+		if r.converged {
+			conv = append(conv, r.converge)
+		}
+		lost, res, wrong, jr, red = lost+r.lost, res+r.resurrected, wrong+r.wrong, jr+r.journal, red+r.redundant[0]+r.redundant[1]
+	}
+	sort.Slice(conv, func(i, j int) bool { return conv[i] < conv[j] })
+	s := fmt.Sprintf("# summary: %d/%d seeds pass; lost=%d resurrected=%d wrong=%d journal=%d redundant=%d",
+		pass, len(rs), lost, res, wrong, jr, red)
+	if len(conv) > 0 {
+		s += fmt.Sprintf("; converge median=%.2fs max=%.2fs (%d/%d converged)", conv[len(conv)/2].Seconds(), conv[len(conv)-1].Seconds(), len(conv), len(rs))
+	}
+	var failed []string
+	for _, r := range rs {
+		if !r.pass() {
+			failed = append(failed, strconv.FormatUint(r.seed, 10))
+		}
+	}
+	if len(failed) > 0 {
+		s += "; failed seeds: " + strings.Join(failed, " ")
+	}
+	return s
+}
+
+// runSeed plays one seed and checks the outcome.
+func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
+	begin := time.Now()
+	res.seed = seed
+	defer func() { res.duration = time.Since(begin) }()
+	dir := seedDir(out, seed)
+	_ = os.RemoveAll(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		res.err = err
+		return res
+	}
+	steps := generate(seed, nOps)
+	_ = os.WriteFile(filepath.Join(dir, "schedule.txt"), []byte(formatSchedule(steps)), 0o644)
+	logf, err := os.Create(filepath.Join(dir, "run.log"))
+	if err != nil {
+		res.err = err
+		return res
+	}
+	defer logf.Close()
+	if err := c.reset(dir); err != nil {
+		res.err = fmt.Errorf("reset: %w", err)
+		return res
+	}
+	r := &runner{c: c, steps: steps, minOff: minOffsets(steps), logf: logf, start: time.Now(), last: map[key]*execOp{}, resyncs: map[int]int{}}
+	marks := [2]int{len(c.nodes[0].queueLog()), len(c.nodes[1].queueLog())}
+	heal, err := r.play()
+	if err != nil {
+		res.err = err
+		r.logLine("ERROR %v", err)
+		return res
+	}
+	want := r.oracle()
+	timeout := 15 * time.Second
+	if v, err := time.ParseDuration(os.Getenv("CHAOS_CONVERGE")); err == nil {
+		timeout = v
+	}
+	var v verdict
+	for {
+		v, err = r.check(want)
+		if err != nil {
+			res.err = err
+			return res
+		}
+		if v.ok() {
+			res.converged, res.converge = true, time.Since(heal)
+			break
+		}
+		if time.Since(heal) > timeout {
+			r.logLine("not converged %s after the heal:\n  %s", timeout, strings.Join(v.details, "\n  "))
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	r.logLine("converged=%v in %s", res.converged, res.converge)
+	// One resync, as cron would run it; then the final verdict.
+	outp, err := c.run(c.nodes[0], "resync", "-v")
+	res.resyncExit = "0"
+	if err != nil {
+		res.resyncExit = err.Error()
+		res.resyncExit = strings.TrimPrefix(res.resyncExit, "exit status ")
+	}
+	r.logLine("resync on sop1: exit %s\n%s", res.resyncExit, outp)
+	time.Sleep(300 * time.Millisecond)
+	if v, err = r.check(want); err != nil {
+		res.err = err
+		return res
+	}
+	res.finalOK = v.ok()
+	res.lost, res.resurrected, res.wrong, res.journal = len(v.lost), len(v.resurrected), len(v.wrong), len(v.journal)
+	if !v.ok() {
+		r.logLine("FINAL DIFFERENCES:\n  %s", strings.Join(v.details, "\n  "))
+	}
+	time.Sleep(200 * time.Millisecond) // let a late echo reach the queue_log before counting
+	for i, n := range c.nodes {
+		lines := n.queueLog()
+		red, total := redundant(lines[min(marks[i], len(lines)):])
+		res.redundant[i], res.lines[i] = len(red), total
+		for _, l := range red {
+			r.logLine("REDUNDANT %s: %s", n.name, l)
+		}
+	}
+	for _, e := range r.ops {
+		if e.skipped == "" {
+			res.ops++
+		}
+	}
+	res.skipped, res.faults, res.notes = len(r.skipped), r.faults, len(r.notes)
+	res.cron = r.resyncs
+	r.logLine("oracle:")
+	for _, k := range universe() {
+		r.logLine("  %-28s %s", k, want[k])
+	}
+	return res
+}

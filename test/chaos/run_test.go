@@ -1,0 +1,504 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// execOp is one change as executed.
+type execOp struct {
+	idx     int // step index
+	op      op
+	at      time.Time
+	before  member
+	result  member // the oracle's state of the key after this change
+	after   member // read back right after (a difference is only noted)
+	skipped string
+
+	settled bool
+	stamp   state.Stamp // its register's stamp, once settled
+	origin  string
+}
+
+// runner plays one seed's schedule against the cluster.
+type runner struct {
+	c      *cluster
+	steps  []step
+	minOff [2]time.Duration
+	logf   *os.File
+	start  time.Time
+
+	ops       []*execOp
+	last      map[key]*execOp
+	blindRest [2]bool // Asterisk restarted while its daemon could not see it
+	notes     []string
+	faults    int
+	skipped   []string
+	resyncs   map[int]int // exit codes of the cron resyncs
+}
+
+func (r *runner) logLine(format string, args ...any) {
+	fmt.Fprintf(r.logf, "%8.3f ", time.Since(r.start).Seconds())
+	fmt.Fprintf(r.logf, format+"\n", args...)
+}
+
+func (r *runner) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	r.notes = append(r.notes, s)
+	r.logLine("NOTE %s", s)
+}
+
+// deliverable reports whether a change journalled on a can reach b now:
+// both daemons run, b's peer API is reachable from a, and b's daemon has its
+// Asterisk (to apply the change).
+func (r *runner) deliverable(a, b int) bool {
+	return r.c.nodes[b].gate.isOpen() && r.c.nodes[a].daemon != nil && !r.blind(b)
+}
+
+// blind reports whether node n's daemon cannot see its Asterisk now.
+func (r *runner) blind(n int) bool {
+	nd := r.c.nodes[n]
+	return nd.daemon == nil || !nd.amiGate.isOpen()
+}
+
+// play runs every step up to the final heal and returns the time the final
+// heal began.
+func (r *runner) play() (time.Time, error) {
+	heal := time.Time{}
+	for i, s := range r.steps {
+		if s.Kind == stHealBegin {
+			heal = time.Now()
+		}
+		if s.Kind != stOp && s.Kind != stSleep {
+			r.logLine("step %d: %s", i, s)
+		}
+		if err := r.do(i, s); err != nil {
+			return time.Time{}, fmt.Errorf("step %d (%s): %w", i, s, err)
+		}
+		if s.Kind == stFinal {
+			break
+		}
+	}
+	if heal.IsZero() {
+		heal = time.Now()
+	}
+	return heal, nil
+}
+
+func (r *runner) do(i int, s step) error {
+	c := r.c
+	switch s.Kind {
+	case stSleep:
+		time.Sleep(s.Sleep)
+	case stOp:
+		return r.doOp(i, *s.Op)
+	case stPartition:
+		r.faults++
+		for n, closed := range s.Closed {
+			if closed {
+				c.nodes[n].gate.set(false)
+			}
+		}
+	case stHealPartition:
+		for _, n := range c.nodes {
+			n.gate.set(true)
+		}
+	case stKill:
+		r.faults++
+		c.stopDaemon(c.nodes[s.Node], true)
+	case stStart:
+		return r.startDaemon(s.Node, s.Offset)
+	case stRestartDaemon:
+		if s.Offset != 0 {
+			r.faults++
+		}
+		c.stopDaemon(c.nodes[s.Node], false)
+		return r.startDaemon(s.Node, s.Offset)
+	case stAstRestart:
+		r.faults++
+		return r.restartAsterisk(i, s)
+	case stAMICut:
+		r.faults++
+		c.nodes[s.Node].amiGate.set(false)
+	case stAMIRestore:
+		n := c.nodes[s.Node]
+		before := n.reconciles()
+		n.amiGate.set(true)
+		if r.blindRest[s.Node] && n.daemon != nil {
+			r.waitReconcile(s.Node, before)
+		}
+	case stPGRestart:
+		r.faults++
+		if _, err := testbed("pg-restart"); err != nil {
+			return err
+		}
+	case stResync:
+		r.cronResync(s.Node)
+	case stHealBegin, stFinal:
+	}
+	return nil
+}
+
+func (r *runner) startDaemon(n int, off time.Duration) error {
+	nd := r.c.nodes[n]
+	before := nd.reconciles()
+	if err := r.c.startDaemon(nd, off); err != nil {
+		return err
+	}
+	if r.blindRest[n] && !r.blind(n) {
+		r.waitReconcile(n, before)
+	}
+	return nil
+}
+
+// cronResync runs `queuesync resync` on node n as cron would: with the
+// daemon's paths (through the gates) and its clock offset. Whatever it
+// answers (3 when the peer is unreachable, 1 when Asterisk or the journal is
+// down) is logged, not judged: the final verdict judges what it did.
+func (r *runner) cronResync(n int) {
+	nd := r.c.nodes[n]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, r.c.bin, "resync", "-v", "--config", nd.cfg)
+	cmd.Env = append(os.Environ(), "QUEUESYNC_CLOCK_OFFSET="+nd.offset.String())
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	r.resyncs[code]++
+	r.logLine("cron resync on sop%d: exit %d\n%s", n+1, code, strings.TrimSpace(string(out)))
+}
+
+// waitReconcile waits until n's daemon has logged a full reconcile after
+// the count before: its restore after an Asterisk restart it did not see is
+// done, and a change made now cannot be mistaken for the restart's loss.
+func (r *runner) waitReconcile(n, before int) {
+	nd := r.c.nodes[n]
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if nd.reconciles() > before {
+			r.blindRest[n] = false
+			r.logLine("sop%d reconciled", n+1)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.note("sop%d's daemon logged no reconcile within 20 s of regaining its Asterisk", n+1)
+	r.blindRest[n] = false
+}
+
+// restartAsterisk restarts node s.Node's Asterisk with persistentmembers as
+// the step says. A change on that node that its daemon has not journalled
+// would be erased by the restart and, by DESIGN §4 rule 5, not restored: the
+// harness waits for such changes to be journalled, and skips the restart when
+// it cannot (the daemon is down or cut off).
+func (r *runner) restartAsterisk(i int, s step) error {
+	nd := r.c.nodes[s.Node]
+	for _, e := range r.ops {
+		if e.op.Node != s.Node || e.skipped != "" || r.last[e.op.Key] != e || e.settled {
+			continue
+		}
+		if r.blind(s.Node) {
+			if !r.settledNow(e) {
+				msg := fmt.Sprintf("step %d skipped: change at step %d not journalled by sop%d's daemon (down or cut off)", i, e.idx, s.Node+1)
+				r.skipped = append(r.skipped, msg)
+				r.logLine("%s", msg)
+				return nil
+			}
+			continue
+		}
+		if !r.waitSettled(e, 12*time.Second) {
+			r.note("change at step %d (%s) was not journalled by sop%d within 12 s", e.idx, e.op, s.Node+1)
+		}
+	}
+	p := "no"
+	if s.Persist {
+		p = "yes"
+	}
+	if _, err := testbed("persist", fmt.Sprint(nd.idx), p); err != nil {
+		return err
+	}
+	blind := r.blind(s.Node)
+	before := nd.reconciles()
+	if _, err := testbed("restart", fmt.Sprint(nd.idx)); err != nil {
+		return err
+	}
+	nd.persist = s.Persist
+	nd.closeAMI()
+	if blind {
+		r.blindRest[s.Node] = true
+		return nil
+	}
+	r.blindRest[s.Node] = true
+	r.waitReconcile(s.Node, before)
+	return nil
+}
+
+// doOp makes one change, after waiting, when the previous change of the key
+// was made on the other node, until last writer wins by stamp agrees with
+// last writer wins by real time (README.md, "The oracle").
+func (r *runner) doOp(i int, o op) error {
+	e := &execOp{idx: i, op: o}
+	r.ops = append(r.ops, e)
+	n := r.c.nodes[o.Node]
+	if l := r.last[o.Key]; l != nil && l.op.Node != o.Node {
+		if reason := r.waitOrdered(l, o); reason != "" {
+			e.skipped = reason
+			r.skipped = append(r.skipped, fmt.Sprintf("step %d skipped: %s", i, reason))
+			r.logLine("op %d SKIP %s: %s", i, o, reason)
+			return nil
+		}
+	}
+	before, err := n.member(o.Key)
+	if err != nil {
+		return err
+	}
+	e.before = before
+	res, ok := o.apply(before)
+	if !ok {
+		e.skipped = "invalid or no change on the live state " + before.String()
+		r.logLine("op %d SKIP %s: %s", i, o, e.skipped)
+		return nil
+	}
+	e.at = time.Now()
+	if err := r.perform(n, o); err != nil {
+		e.skipped = "Asterisk refused: " + err.Error()
+		r.logLine("op %d SKIP %s: %s", i, o, e.skipped)
+		return nil
+	}
+	e.result = res
+	r.last[o.Key] = e
+	after, err := n.member(o.Key)
+	if err == nil {
+		e.after = after
+		if after != res {
+			r.note("op %d %s: read back %s, expected %s (before %s)", i, o, after, res, before)
+		}
+	}
+	r.logLine("op %d %s: %s -> %s", i, o, before, res)
+	return nil
+}
+
+// waitOrdered waits until a change o, made after l on the other node, will
+// carry a later stamp than l: l must be journalled on its node, and either
+// o's node already holds l's version (its clock has then merged l's stamp)
+// or o's earliest possible stamp is past l's. It returns a reason when o
+// must be skipped instead.
+func (r *runner) waitOrdered(l *execOp, o op) string {
+	if !r.settledNow(l) {
+		if r.blind(l.op.Node) {
+			return fmt.Sprintf("the last change of %s (step %d on sop%d) is not journalled and its daemon cannot see it", o.Key, l.idx, l.op.Node+1)
+		}
+		if !r.waitSettled(l, 12*time.Second) {
+			r.note("change at step %d (%s) was not journalled by sop%d within 12 s", l.idx, l.op, l.op.Node+1)
+			return ""
+		}
+	}
+	n := r.c.nodes[o.Node]
+	holds := func() bool {
+		row, ok, err := n.journalRow(o.Key)
+		return err == nil && ok && row.Stamp.Compare(l.stamp) >= 0
+	}
+	// While l can reach o's node it may be applied there at any moment:
+	// wait for it rather than race it (a change racing queuesync's own
+	// action on the same member would make that action redundant).
+	if r.deliverable(l.op.Node, o.Node) && !l.stamp.IsZero() && !holds() {
+		deadline := time.Now().Add(10 * time.Second)
+		for !holds() && time.Now().Before(deadline) && r.deliverable(l.op.Node, o.Node) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !holds() {
+			r.note("step %d (%s) did not reach sop%d within 10 s although the path was open", l.idx, l.op, o.Node+1)
+		}
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	waited := false
+	for {
+		if holds() {
+			break
+		}
+		// A change is dated at the second Asterisk reports (LoginTime,
+		// LastPause) or by the daemon's clock, whichever is earlier.
+		now := time.Now()
+		earliest := min(now.Truncate(time.Second).UnixMilli(), now.Add(r.minOff[o.Node]).UnixMilli())
+		if earliest > l.stamp.Wall {
+			break
+		}
+		if now.After(deadline) {
+			r.note("op %s: waited 45 s for a stamp past %s (step %d)", o, l.stamp, l.idx)
+			break
+		}
+		waited = true
+		time.Sleep(50 * time.Millisecond)
+	}
+	if waited {
+		r.logLine("waited for stamps to order %s after step %d", o.Key, l.idx)
+	}
+	return ""
+}
+
+// settledNow reports whether e's result is journalled on e's node, and
+// records its version. A removal of a member that was never journalled
+// leaves no register: that is settled too.
+func (r *runner) settledNow(e *execOp) bool {
+	if e.settled {
+		return true
+	}
+	row, ok, err := r.c.nodes[e.op.Node].journalRow(e.op.Key)
+	switch {
+	case err != nil:
+		return false
+	case !ok && !e.result.Present:
+		e.settled = true
+	case ok && row.member == e.result:
+		e.settled, e.stamp, e.origin = true, row.Stamp, row.Origin
+	}
+	return e.settled
+}
+
+func (r *runner) waitSettled(e *execOp, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if r.settledNow(e) {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
+// perform makes the change through AMI or the Asterisk CLI.
+func (r *runner) perform(n *node, o op) error {
+	if o.CLI {
+		out, err := testbed("rx", fmt.Sprint(n.idx), o.cliCommand())
+		if err != nil {
+			return err
+		}
+		if cliFailed.MatchString(out) {
+			return fmt.Errorf("%s", strings.TrimSpace(out))
+		}
+		return nil
+	}
+	q, iface := o.Key.spelled()
+	_, err := withAMI(n, func(ctx context.Context, cl *ami.Client) (struct{}, error) {
+		var err error
+		switch o.Kind {
+		case opAdd:
+			err = cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: o.Name,
+				Penalty: o.Penalty, Paused: o.Paused, Reason: o.Reason})
+		case opRemove:
+			err = cl.QueueRemove(ctx, q, iface)
+		case opPause:
+			err = cl.QueuePause(ctx, q, iface, true, o.Reason)
+		case opUnpause:
+			err = cl.QueuePause(ctx, q, iface, false, "")
+		case opPenalty:
+			err = cl.QueuePenalty(ctx, q, iface, o.Penalty)
+		}
+		return struct{}{}, err
+	})
+	return err
+}
+
+// oracle returns the expected state of every key: the state after the last
+// change made to it (README.md, "The oracle").
+func (r *runner) oracle() map[key]member {
+	want := map[key]member{}
+	for _, k := range universe() {
+		want[k] = initial(k)
+		if e := r.last[k]; e != nil {
+			want[k] = e.result
+		}
+	}
+	return want
+}
+
+// reset brings the pair to a known state: daemons stopped, gates open,
+// persistentmembers on, no test member but the static one (unpaused,
+// penalty 0), empty journals; then the daemons started afresh.
+func (c *cluster) reset(dir string) error {
+	for _, n := range c.nodes {
+		c.stopDaemon(n, false)
+		n.gate.set(true)
+		n.amiGate.set(true)
+	}
+	for _, n := range c.nodes {
+		if !n.persist {
+			if _, err := testbed("persist", fmt.Sprint(n.idx), "yes"); err != nil {
+				return err
+			}
+			if _, err := testbed("restart", fmt.Sprint(n.idx)); err != nil {
+				return err
+			}
+			n.closeAMI()
+			n.persist = true
+		}
+		live, err := n.members()
+		if err != nil {
+			return err
+		}
+		for k, m := range live {
+			q, iface := k.spelled()
+			_, err := withAMI(n, func(ctx context.Context, cl *ami.Client) (struct{}, error) {
+				switch {
+				case !k.static():
+					return struct{}{}, cl.QueueRemove(ctx, q, iface)
+				case m.Paused:
+					if err := cl.QueuePause(ctx, q, iface, false, ""); err != nil {
+						return struct{}{}, err
+					}
+				}
+				if k.static() && m.Penalty != 0 {
+					return struct{}{}, cl.QueuePenalty(ctx, q, iface, 0)
+				}
+				return struct{}{}, nil
+			})
+			if err != nil {
+				return fmt.Errorf("reset %s %s: %w", n.name, k, err)
+			}
+		}
+		if _, err := testbed("persist", fmt.Sprint(n.idx), "yes"); err != nil {
+			return err
+		}
+		if _, err := testbed("rx", fmt.Sprint(n.idx), "database deltree Queue/PersistentMembers"); err != nil {
+			return err
+		}
+		for _, sql := range []string{"DELETE FROM attribute_state WHERE class = 'queue_sync'", "DELETE FROM queue_sync_peer", "DELETE FROM queue_sync_meta"} {
+			if err := n.exec(sql); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range c.nodes {
+		c.writeConfigs(n, dir)
+	}
+	for _, n := range c.nodes {
+		if err := c.startDaemon(n, 0); err != nil {
+			return err
+		}
+	}
+	// Wait for both daemons' first reconcile, then a fresh second for
+	// LoginTime/LastPause-dated changes.
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && (c.nodes[0].reconciles() == 0 || c.nodes[1].reconciles() == 0) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	return nil
+}
+
+func seedDir(out string, seed uint64) string { return filepath.Join(out, fmt.Sprintf("seed-%d", seed)) }
