@@ -103,6 +103,11 @@ func (j *fakeJournal) Settle(context.Context, state.Key, state.Version) error {
 	return nil
 }
 
+func (j *fakeJournal) SettleMany(context.Context, []state.Register) error {
+	j.writes++
+	return nil
+}
+
 func (j *fakeJournal) Startup(context.Context) (time.Time, error) { return j.startup, nil }
 
 func (j *fakeJournal) SetStartup(context.Context, time.Time) error {

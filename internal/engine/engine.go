@@ -29,6 +29,8 @@ type Journal interface {
 	Get(ctx context.Context, k state.Key) (store.Entry, bool, error)
 	PutMany(ctx context.Context, regs []state.Register, o store.PutOptions) ([]store.PutResult, error)
 	Settle(ctx context.Context, k state.Key, v state.Version) error
+	// SettleMany settles many registers in one round trip.
+	SettleMany(ctx context.Context, regs []state.Register) error
 	// Startup returns the Asterisk start time the journal was last
 	// reconciled against (zero when never).
 	Startup(ctx context.Context) (time.Time, error)

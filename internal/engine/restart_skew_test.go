@@ -196,6 +196,15 @@ func (j *skewJournal) Settle(_ context.Context, k state.Key, v state.Version) er
 	return nil
 }
 
+func (j *skewJournal) SettleMany(ctx context.Context, regs []state.Register) error {
+	for _, r := range regs {
+		if err := j.Settle(ctx, r.Key(), r.Version()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (j *skewJournal) Startup(context.Context) (time.Time, error) { return j.startup, nil }
 
 func (j *skewJournal) SetStartup(_ context.Context, t time.Time) error { j.startup = t; return nil }

@@ -145,6 +145,7 @@ func (s *Session) runActions(ctx context.Context, steps []*step) {
 }
 
 func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
+	var done []state.Register
 	for _, st := range steps {
 		if !st.settle || st.out.Result == Failed || st.out.Result == Stale {
 			continue
@@ -153,14 +154,12 @@ func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
 		en := s.journal[k]
 		en.Pending = false
 		s.journal[k] = en
-		if s.e.opts.DryRun {
-			continue
-		}
-		if err := s.e.opts.Journal.Settle(ctx, k, st.target.Version()); err != nil {
-			return fmt.Errorf("settle %s: %w", k, err)
-		}
+		done = append(done, st.target)
 	}
-	return nil
+	if s.e.opts.DryRun || len(done) == 0 {
+		return nil
+	}
+	return s.e.opts.Journal.SettleMany(ctx, done)
 }
 
 // setLive records that live state now holds r.

@@ -163,12 +163,26 @@ func (s *Store) readBackLosers(ctx context.Context, regs []state.Register, res [
 // It does not take a new sequence number: settling is not a change. A key
 // whose version moved on, or that is absent, is left alone.
 func (s *Store) Settle(ctx context.Context, k state.Key, v state.Version) error {
-	_, err := s.db.Exec(ctx, `UPDATE attribute_state SET pending = false, updated_at = now()
-		WHERE class = $1 AND queue_key = $2 AND iface_key = $3
-		AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending`,
-		s.class, k.Queue, k.Interface, v.Stamp.Wall, int64(v.Stamp.Logical), v.Origin)
+	_, err := s.db.Exec(ctx, settleSQL, s.class, k.Queue, k.Interface, v.Stamp.Wall, int64(v.Stamp.Logical), v.Origin)
 	if err != nil {
 		return fmt.Errorf("settle %s: %w", k, err)
+	}
+	return nil
+}
+
+// SettleMany is Settle for many registers in one round trip: it clears
+// the pending flag of each register whose stored version is still its own.
+func (s *Store) SettleMany(ctx context.Context, regs []state.Register) error {
+	if len(regs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, r := range regs {
+		k := r.Key()
+		b.Queue(settleSQL, s.class, k.Queue, k.Interface, r.Stamp.Wall, int64(r.Stamp.Logical), r.Origin)
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("settle %d registers: %w", len(regs), err)
 	}
 	return nil
 }
@@ -225,3 +239,7 @@ func (s *Store) ListPending(ctx context.Context) ([]Entry, error) {
 	}
 	return es, nil
 }
+
+const settleSQL = `UPDATE attribute_state SET pending = false, updated_at = now()
+	WHERE class = $1 AND queue_key = $2 AND iface_key = $3
+	AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending`

@@ -387,8 +387,10 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 // did not grow (least-squares slope over the second half of the step under
 // 0.05 s per s) and B caught up within 1 s of the last change. After the
 // first rate that fails, the midpoint between it and the last one that
-// passed is tried. Baseline: the pipelined QueuePause rate A's Asterisk
-// itself sustains (1,000 actions at once).
+// passed is tried. A bounded lag can still be a long one, so the highest
+// sustained rate whose median lag stayed under 100 ms is reported too.
+// Baseline: the pipelined QueuePause rate A's Asterisk itself sustains
+// (1,000 actions at once).
 func BenchmarkSustainedRate(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
@@ -425,19 +427,27 @@ func BenchmarkSustainedRate(b *testing.B) {
 		b.ReportMetric(rawRate, "base-ami-actions/s")
 		say(b, "baseline: A's Asterisk takes 1,000 pipelined QueuePause in %s ms: %.0f actions/s", ms(raw), rawRate)
 		waitSettled(b)
-		best := 0.0
+		best, live := 0.0, 0.0
+		try := func(rate float64) bool {
+			ok, lag := rampStep(b, A, B, pool, rate, step)
+			if ok && lag < 100*time.Millisecond && rate > live {
+				live = rate
+			}
+			return ok
+		}
 		for _, rate := range rates {
-			if rampStep(b, A, B, pool, rate, step) {
+			if try(rate) {
 				best = rate
 				continue
 			}
-			if mid := math.Round((best + rate) / 2); best > 0 && mid > best && rampStep(b, A, B, pool, mid, step) {
+			if mid := math.Round((best + rate) / 2); best > 0 && mid > best && try(mid) {
 				best = mid
 			}
 			break
 		}
 		b.ReportMetric(best, "sustained-changes/s")
-		say(b, "highest sustained rate: %.0f changes/s (A's Asterisk alone: %.0f actions/s)", best, rawRate)
+		b.ReportMetric(live, "sustained-under-100ms-changes/s")
+		say(b, "highest sustained rate: %.0f changes/s; highest sustained with a median lag under 100 ms: %.0f changes/s (A's Asterisk alone: %.0f actions/s)", best, live, rawRate)
 	}
 	restorePool(b, pool, want)
 }
@@ -462,7 +472,9 @@ func waitSettled(tb testing.TB) {
 	waitIdle(tb)
 }
 
-func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Duration) bool {
+// rampStep runs one step and reports whether the rate was sustained, and
+// the median lag.
+func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Duration) (bool, time.Duration) {
 	oa, ob := observe(b, A), observe(b, B)
 	defer oa.close()
 	defer ob.close()
@@ -525,7 +537,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	b.ReportMetric(msf(fromSend.pct(50)), fmt.Sprintf("lag-p50-ms@%.0f", rate))
 	// Let B catch up and Asterisk settle before the next step.
 	waitSettled(b)
-	return ok
+	return ok, fromSend.median()
 }
 
 // lagSlope returns the least-squares slope of lag (B applied - A sent)

@@ -90,6 +90,11 @@ func (t *timingJournal) Settle(ctx context.Context, k state.Key, v state.Version
 	return t.j.Settle(ctx, k, v)
 }
 
+func (t *timingJournal) SettleMany(ctx context.Context, regs []state.Register) error {
+	defer t.note("SettleMany", time.Now())
+	return t.j.SettleMany(ctx, regs)
+}
+
 func (t *timingJournal) Startup(ctx context.Context) (time.Time, error) {
 	defer t.note("Startup", time.Now())
 	return t.j.Startup(ctx)

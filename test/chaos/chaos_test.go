@@ -23,6 +23,7 @@ import (
 //	                per seed its schedule, run log, daemon and sync logs
 //	CHAOS_KEEP      keep the directories of passing seeds too
 //	CHAOS_CONVERGE  how long to wait for convergence after the heal (default 15s)
+//	CHAOS_BIN       use this queuesync binary instead of building this tree with -race
 func settings() (seeds []uint64, nOps int, out string, err error) {
 	nOps = 60
 	if v := os.Getenv("CHAOS_OPS"); v != "" {

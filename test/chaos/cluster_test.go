@@ -63,9 +63,13 @@ func newCluster(dir string) (*cluster, error) {
 		return nil, err
 	}
 	c := &cluster{dir: dir, bin: filepath.Join(dir, "queuesync")}
-	build := exec.Command("go", "build", "-race", "-o", c.bin, "github.com/queuesync/queuesync/cmd/queuesync")
-	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build queuesync: %v\n%s", err, out)
+	if bin := env("CHAOS_BIN"); bin != "" {
+		c.bin = bin // a binary built elsewhere (another commit, to bisect)
+	} else {
+		build := exec.Command("go", "build", "-race", "-o", c.bin, "github.com/queuesync/queuesync/cmd/queuesync")
+		if out, err := build.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("build queuesync: %v\n%s", err, out)
+		}
 	}
 	_ = os.WriteFile(filepath.Join(dir, "ami.secret"), []byte(env("QS_AMI_SECRET")+"\n"), 0o600)
 	_ = os.WriteFile(filepath.Join(dir, "peer.secret"), []byte("chaos-shared-secret-0123456789abcdef\n"), 0o600)
