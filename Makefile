@@ -87,7 +87,7 @@ bench:
 ## testbed of its own (QS_NAME=chaos, /tmp/qs-chaos, AMI ports 7038-7039).
 ##   make chaos SEEDS=50          seeds 1..50
 ##   make chaos SEED=7            replay seed 7 exactly (SEED="3 9" for several)
-##   make chaos-short             CI: 3 seeds x 30 changes (about 2 minutes)
+##   make chaos-short             CI: 3 seeds x 30 changes (about a minute)
 ## One report line per seed and a summary go to stdout and $(CHAOS_OUT)/report.txt.
 SEEDS          ?= 3
 SEED           ?=

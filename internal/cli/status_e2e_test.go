@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func TestStatusE2E(t *testing.T) {
 	dir := t.TempDir()
 	n1, n2 := e2eSetup(ctx, t, dir)
 	const member = "Local/7701@agents"
+	clearDynamic(t, "billing") // whatever earlier tests left there
 	t.Cleanup(func() {
 		for _, i := range []string{"0", "1"} {
 			_ = exec.Command(os.Getenv("QS_TESTBED"), "rx", i, "queue remove member "+member+" from billing").Run()
@@ -165,4 +167,21 @@ func rx(t *testing.T, i, cmd string) string {
 		t.Fatalf("testbed rx %s %q: %v\n%s", i, cmd, err, out)
 	}
 	return string(out)
+}
+
+var ifaceRE = regexp.MustCompile(`[A-Za-z]+/[^ ()]+`)
+
+// clearDynamic removes every dynamic member of queue on both testbed nodes.
+func clearDynamic(t *testing.T, queue string) {
+	t.Helper()
+	for _, i := range []string{"0", "1"} {
+		for _, line := range strings.Split(rx(t, i, "queue show "+queue), "\n") {
+			if !strings.Contains(line, "(dynamic)") {
+				continue
+			}
+			if iface := ifaceRE.FindString(line); iface != "" {
+				rx(t, i, "queue remove member "+iface+" from "+queue)
+			}
+		}
+	}
 }

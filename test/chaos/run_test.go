@@ -239,12 +239,10 @@ func (r *runner) restartAsterisk(i int, s step) error {
 	}
 	nd.persist = s.Persist
 	nd.closeAMI()
-	if blind {
-		r.blindRest[s.Node] = true
-		return nil
-	}
 	r.blindRest[s.Node] = true
-	r.waitReconcile(s.Node, before)
+	if !blind {
+		r.waitReconcile(s.Node, before)
+	}
 	return nil
 }
 

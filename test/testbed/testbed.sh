@@ -88,7 +88,7 @@ host_dir() { echo "$ASTROOT$(inst_dir "$1")"; }  # as seen from the host
 ast() { chroot "$ASTROOT" /usr/sbin/asterisk -C "$(inst_dir "$1")/etc/asterisk.conf" "${@:2}"; }
 
 render() {
-	local i=$1 port=$2 d hd extra=""
+	local i=$1 port=$2 d hd n extra=""
 	d=$(inst_dir "$i")
 	hd=$(host_dir "$i")
 	rm -rf "$hd"
