@@ -11,7 +11,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/build"
 	"github.com/queuesync/queuesync/internal/daemon"
-	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/internal/node"
 )
 
 func newDaemonCmd(d *Deps) *cobra.Command {
@@ -47,12 +47,18 @@ once.
 }
 
 func runDaemon(ctx context.Context, d *Deps) error {
-	st, err := d.openStore(ctx)
+	n, err := d.openNode(ctx, node.Options{Events: node.EventsAgent, Partial: true})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
+	defer n.Close()
+	if n.Journal == nil {
+		return n.Errs[0] // the daemon runs without Asterisk (it redials), not without its journal
+	}
+	for _, err := range n.Errs {
+		d.Log.Warn("starting without the asterisk manager; retrying", "err", err)
+	}
+	if _, err := n.Journal.Migrate(ctx); err != nil {
 		return err
 	}
 	sl, err := openSyncLog(d.Config.LogFile, d.Config.Node, d.Now)
@@ -60,10 +66,7 @@ func runDaemon(ctx context.Context, d *Deps) error {
 		return err
 	}
 	defer sl.Close()
-	dm, err := daemon.New(daemon.Options{
-		Config: d.Config, Journal: st, Software: build.Read().Version, Log: d.Log, SyncLog: sl, Now: d.Now,
-		DialAMI: func(ctx context.Context) (*ami.Client, error) { return d.dialAMI(ctx, "agent") },
-	})
+	dm, err := daemon.New(daemon.Options{Node: n, Software: build.Read().Version, Log: d.Log, SyncLog: sl, Now: d.Now})
 	if err != nil {
 		return err
 	}

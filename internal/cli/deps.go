@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/queuesync/queuesync/internal/config"
+	"github.com/queuesync/queuesync/internal/node"
 )
 
 // IOStreams are the command's standard streams. Commands write only here.
@@ -32,10 +34,15 @@ type Deps struct {
 	Getenv func(string) string
 	Config config.Config
 	Log    *slog.Logger
+	// Node assembles the node's parts (journal, AMI, peers, engine); it is
+	// called lazily, by the commands that need them, and tests replace it.
+	Node func(ctx context.Context, o node.Options) (*node.Node, error)
 
 	global globalOptions
 }
 
 func newDeps(io IOStreams) *Deps {
-	return &Deps{IO: io, Now: time.Now, Getenv: os.Getenv, Log: slog.New(slog.DiscardHandler)}
+	d := &Deps{IO: io, Now: time.Now, Getenv: os.Getenv, Log: slog.New(slog.DiscardHandler)}
+	d.Node = d.openNodeFromConfig
+	return d
 }

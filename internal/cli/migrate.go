@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/queuesync/queuesync/internal/node"
 
 	"github.com/spf13/cobra"
 )
@@ -19,7 +20,7 @@ runs it at start.
 		Example: `  queuesync migrate --database-url postgres://queuesync@127.0.0.1/cdrdb`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := d.openStore(cmd.Context())
+			st, err := node.OpenJournal(cmd.Context(), d.Config.Database)
 			if err != nil {
 				return err
 			}

@@ -83,14 +83,20 @@ func newStatusCmd(d *Deps, runF func(context.Context, *statusOptions) error) *co
 }
 
 func runStatus(ctx context.Context, d *Deps, o *statusOptions) error {
-	n := openStatusNode(ctx, d)
+	if _, err := pickPeers(configPeers(d.Config), o.Peers); err != nil {
+		return err
+	}
+	n, err := openStatusInputs(ctx, d)
+	if err != nil {
+		return err
+	}
 	defer n.Close()
 	return statusWith(ctx, d, n, o)
 }
 
 // statusWith checks n, prints the report and returns the exit error.
-func statusWith(ctx context.Context, d *Deps, n *statusNode, o *statusOptions) error {
-	peers, err := n.selectPeers(o.Peers)
+func statusWith(ctx context.Context, d *Deps, n *statusInputs, o *statusOptions) error {
+	peers, err := pickPeers(n.peers, o.Peers)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
@@ -162,15 +163,19 @@ func startPeer(t *testing.T, node *fakePeerNode, secret string) *httptest.Server
 	return srv
 }
 
-// testStatusPeer is sop2 at url, as sop1 sees it.
-func testStatusPeer(t *testing.T, url string) statusPeer {
+// testStatusPeer is sop2 at url, as sop1 assembles it (node.NewPeers).
+// Messages name its secret file as the packaged one.
+func testStatusPeer(t *testing.T, url string) node.Peer {
 	t.Helper()
-	cl, err := peer.NewClient(peer.ClientOptions{Name: "sop2", URL: url, Node: "sop1", Secret: []byte(testSecret), Now: fixedNow})
-	if err != nil {
-		t.Fatal(err)
+	secret := writeFile(t, t.TempDir(), "peer-sop2.secret", testSecret, 0o600)
+	cfg := config.Config{Node: "sop1", MaxClockSkew: time.Minute,
+		Peers: []config.Peer{{Name: "sop2", URL: url, SecretFile: secret, Queues: config.AllQueues}}}
+	p := node.NewPeers(cfg, state.NewClock(fixedNow, time.Minute), fixedNow)[0]
+	if p.Err != nil {
+		t.Fatal(p.Err)
 	}
-	pc := config.Peer{Name: "sop2", URL: url, SecretFile: "/etc/queuesync/peer-sop2.secret", Queues: config.AllQueues}
-	return statusPeer{conf: pc, peer: engine.Peer{Name: "sop2", Client: cl, Shares: pc.Shares}, health: cl.Health}
+	p.Conf.SecretFile = "/etc/queuesync/peer-sop2.secret"
+	return p
 }
 
 var (
@@ -199,7 +204,7 @@ type statusFixture struct {
 	ami     *fakeAMI
 	journal *fakeJournal
 	node    *fakePeerNode
-	n       *statusNode
+	n       *statusInputs
 	url     string // the test peer's random URL, replaced in golden files
 }
 
@@ -233,7 +238,7 @@ func newStatusFixture(t *testing.T, inSync bool) *statusFixture {
 	}
 	srv := startPeer(t, f.node, testSecret)
 	f.url = srv.URL
-	f.n = &statusNode{name: "sop1", journal: f.journal, peers: []statusPeer{testStatusPeer(t, srv.URL)}}
+	f.n = &statusInputs{name: "sop1", journal: f.journal, peers: []node.Peer{testStatusPeer(t, srv.URL)}}
 	f.n.engine = engine.New(engine.Options{
 		Node: "sop1", AMI: f.ami, Journal: f.journal, DryRun: true, Now: fixedNow,
 		Clock: state.NewClock(fixedNow, time.Minute),
@@ -327,7 +332,7 @@ func TestStatusPeerProblems(t *testing.T) {
 			setup: func(t *testing.T, f *statusFixture) {
 				srv := startPeer(t, f.node, testSecret)
 				srv.Close()
-				f.n.peers = []statusPeer{testStatusPeer(t, srv.URL)}
+				f.n.peers = []node.Peer{testStatusPeer(t, srv.URL)}
 			},
 			want: []string{"peer sop2: health of peer sop2", "is 'queuesync daemon' running on sop2"},
 		},
@@ -335,14 +340,14 @@ func TestStatusPeerProblems(t *testing.T) {
 			name: "secrets-differ",
 			setup: func(t *testing.T, f *statusFixture) {
 				srv := startPeer(t, f.node, "another secret")
-				f.n.peers = []statusPeer{testStatusPeer(t, srv.URL)}
+				f.n.peers = []node.Peer{testStatusPeer(t, srv.URL)}
 			},
 			want: []string{"401 Unauthorized", "shared secret", "peers[0].secret_file /etc/queuesync/peer-sop2.secret"},
 		},
 		{
 			name: "client-not-built",
 			setup: func(_ *testing.T, f *statusFixture) {
-				f.n.peers[0].err = errors.New("read secret file /etc/queuesync/peer-sop2.secret: permission denied")
+				f.n.peers[0].Err = errors.New("read secret file /etc/queuesync/peer-sop2.secret: permission denied")
 			},
 			want: []string{"permission denied (fix peers[0] in the config)"},
 		},
@@ -390,7 +395,7 @@ func TestStatusLocalFailure(t *testing.T) {
 
 func TestDatabaseAdvice(t *testing.T) {
 	const url = "postgres://queuesync:hunter2@db.example:5432/cdrdb"
-	err := databaseAdvice(url, errors.New("failed to connect: connection refused"))
+	err := node.DatabaseAdvice(url, errors.New("failed to connect: connection refused"))
 	msg := err.Error()
 	if strings.Contains(msg, "hunter2") {
 		t.Errorf("password leaked: %s", msg)
@@ -401,8 +406,8 @@ func TestDatabaseAdvice(t *testing.T) {
 		}
 	}
 	notMigrated := errors.Join(store.ErrNotMigrated)
-	if !errors.Is(databaseAdvice(url, notMigrated), store.ErrNotMigrated) {
-		t.Error("databaseAdvice lost the chain")
+	if !errors.Is(node.DatabaseAdvice(url, notMigrated), store.ErrNotMigrated) {
+		t.Error("DatabaseAdvice lost the chain")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/store"
 )
 
@@ -52,7 +53,7 @@ type queueReport struct {
 
 // collectStatus checks the peers' health, reads the journal's delivery
 // state and runs the dry comparison.
-func collectStatus(ctx context.Context, d *Deps, n *statusNode, peers []statusPeer, o *statusOptions) *statusReport {
+func collectStatus(ctx context.Context, d *Deps, n *statusInputs, peers []node.Peer, o *statusOptions) *statusReport {
 	r := &statusReport{Node: n.name, Time: d.Now().UTC(), byName: map[string]string{}, localErrs: n.localErrs}
 	r.Peers = checkHealth(ctx, d, peers, o.Timeout)
 	for _, p := range r.Peers {
@@ -79,14 +80,14 @@ func collectStatus(ctx context.Context, d *Deps, n *statusNode, peers []statusPe
 
 // checkHealth asks every peer for its health, concurrently, each within
 // timeout. Latency is measured with d.Now.
-func checkHealth(ctx context.Context, d *Deps, peers []statusPeer, timeout time.Duration) []peerReport {
+func checkHealth(ctx context.Context, d *Deps, peers []node.Peer, timeout time.Duration) []peerReport {
 	out := make([]peerReport, len(peers))
 	errs := make([]error, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
-		out[i] = peerReport{Name: p.conf.Name, URL: p.conf.URL}
-		if p.err != nil {
-			errs[i] = p.err
+		out[i] = peerReport{Name: p.Conf.Name, URL: p.Conf.URL}
+		if p.Err != nil {
+			errs[i] = p.Err
 			continue
 		}
 		wg.Add(1)
@@ -95,7 +96,7 @@ func checkHealth(ctx context.Context, d *Deps, peers []statusPeer, timeout time.
 			hctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			start := d.Now()
-			h, err := p.health(hctx)
+			h, err := p.Health(hctx)
 			if err != nil {
 				errs[i] = err
 				return
@@ -147,41 +148,31 @@ func (r *statusReport) addDelivery(ctx context.Context, j statusJournal) {
 // compare runs resync as a dry run: reconcile, then pull from and push to
 // (in memory only) every reachable peer, and counts per queue the members
 // whose outcome is anything but in sync or stale.
-func (r *statusReport) compare(ctx context.Context, n *statusNode, peers []statusPeer, queues []string) {
+func (r *statusReport) compare(ctx context.Context, n *statusInputs, peers []node.Peer, queues []string) {
 	sess, err := n.engine.Begin(ctx, queues)
 	if err != nil {
 		r.localErrs = append(r.localErrs, fmt.Errorf("read live state: %w", err))
 		return
 	}
 	defer sess.End()
-	outs, err := sess.Reconcile(ctx)
+	var reachable []engine.Peer
+	for i, p := range peers {
+		if r.Peers[i].Reachable {
+			reachable = append(reachable, p.Peer)
+		}
+	}
+	res, err := sess.Sync(ctx, reachable, engine.Direction{Pull: true, Push: true}, queues)
 	if err != nil {
 		r.localErrs = append(r.localErrs, fmt.Errorf("compare journal with live state: %w", err))
 		return
 	}
 	for i, p := range peers {
-		if !r.Peers[i].Reachable {
-			continue
-		}
-		pouts, err := comparePeer(ctx, sess, p.peer, queues)
-		outs = append(outs, pouts...)
-		if err != nil {
+		if err := res.PeerErrors[p.Conf.Name]; err != nil {
 			r.Peers[i].Error = peerAdvice(p, err)
-			r.byName[strings.ToLower(p.conf.Name)] = "comparison failed"
+			r.byName[strings.ToLower(p.Conf.Name)] = "comparison failed"
 		}
 	}
-	r.Queues = r.queueLines(sess.View(), peers, outs)
-}
-
-// comparePeer pulls the peer's state and works out, in memory, what a push
-// would send it.
-func comparePeer(ctx context.Context, sess *engine.Session, p engine.Peer, queues []string) ([]engine.Outcome, error) {
-	known, outs, err := sess.Pull(ctx, p, queues)
-	if err != nil {
-		return outs, err
-	}
-	pushed, err := sess.Push(ctx, p, known)
-	return append(outs, pushed...), err
+	r.Queues = r.queueLines(sess.View(), peers, res.Outcomes)
 }
 
 // isDifference reports whether an outcome of the dry run means the nodes
@@ -192,7 +183,7 @@ func isDifference(o engine.Outcome) bool {
 
 // queueLines builds one line per queue this node defines and shares with
 // at least one of peers.
-func (r *statusReport) queueLines(view *engine.View, peers []statusPeer, outs []engine.Outcome) []queueReport {
+func (r *statusReport) queueLines(view *engine.View, peers []node.Peer, outs []engine.Outcome) []queueReport {
 	members := map[string]map[string]string{} // queue -> lower interface -> interface
 	for _, o := range outs {
 		if !isDifference(o) {
@@ -210,13 +201,13 @@ func (r *statusReport) queueLines(view *engine.View, peers []statusPeer, outs []
 		line := queueReport{Queue: name, Peers: []string{}, Checked: true, Members: sortedValues(members[strings.ToLower(name)])}
 		var why []string
 		for _, p := range peers {
-			if !p.conf.Shares(name) {
+			if !p.Conf.Shares(name) {
 				continue
 			}
-			line.Peers = append(line.Peers, p.conf.Name)
-			if reason, bad := r.byName[strings.ToLower(p.conf.Name)]; bad {
+			line.Peers = append(line.Peers, p.Conf.Name)
+			if reason, bad := r.byName[strings.ToLower(p.Conf.Name)]; bad {
 				line.Checked = false
-				why = append(why, p.conf.Name+" "+reason)
+				why = append(why, p.Conf.Name+" "+reason)
 			}
 		}
 		if len(line.Peers) == 0 {

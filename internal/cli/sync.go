@@ -9,7 +9,9 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/node"
 )
 
 // syncMode says which directions a sync command runs.
@@ -61,12 +63,24 @@ func (r *syncReport) partial() bool {
 }
 
 func runSync(ctx context.Context, d *Deps, mode syncMode, o *syncOptions) error {
-	n, err := d.openNode(ctx, o.DryRun)
+	if _, err := pickPeers(configPeers(d.Config), o.Peers); err != nil {
+		return err // before any connection: a typo is a usage error even when the database is down
+	}
+	n, err := d.openNode(ctx, node.Options{DryRun: o.DryRun})
 	if err != nil {
 		return err
 	}
 	defer n.Close()
-	release, ok, err := n.store.TryLock(ctx, "resync")
+	peers, err := selectPeers(n.Peers, o.Peers)
+	if err != nil {
+		return err
+	}
+	sl, err := openSyncLog(d.Config.LogFile, d.Config.Node, d.Now)
+	if err != nil {
+		return err
+	}
+	defer sl.Close()
+	release, ok, err := n.Journal.TryLock(ctx, "resync")
 	if err != nil {
 		return err
 	}
@@ -74,16 +88,12 @@ func runSync(ctx context.Context, d *Deps, mode syncMode, o *syncOptions) error 
 		return &ExitError{Code: ExitLocked, Err: errors.New("another queuesync resync, pull or push is running on this node (it holds the journal lock); nothing was done, try again when it has finished")}
 	}
 	defer release()
-	peers, err := selectPeers(n.peers, o.Peers)
+	rep, err := syncOnce(ctx, n.Engine, mode, peers, o)
 	if err != nil {
 		return err
 	}
-	rep, err := syncOnce(ctx, n, mode, peers, o)
-	if err != nil {
-		return err
-	}
-	n.synclog.Outcomes(mode.name, rep.Outcomes)
-	n.synclog.Line("%s summary %s", mode.name, summary(rep))
+	sl.Outcomes(mode.name, rep.Outcomes)
+	sl.Line("%s summary %s", mode.name, summary(rep))
 	if err := printReport(d, rep, o); err != nil {
 		return err
 	}
@@ -93,52 +103,40 @@ func runSync(ctx context.Context, d *Deps, mode syncMode, o *syncOptions) error 
 	return nil
 }
 
-func syncOnce(ctx context.Context, n *node, mode syncMode, peers []engine.Peer, o *syncOptions) (*syncReport, error) {
-	sess, err := n.engine.Begin(ctx, o.Queues)
+func syncOnce(ctx context.Context, eng *engine.Engine, mode syncMode, peers []engine.Peer, o *syncOptions) (*syncReport, error) {
+	sess, err := eng.Begin(ctx, o.Queues)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.End()
-	rep := &syncReport{Node: n.engine.Node(), DryRun: o.DryRun, PeerError: map[string]error{}}
-	local, err := sess.Reconcile(ctx)
-	rep.Outcomes = append(rep.Outcomes, local...)
+	res, err := sess.Sync(ctx, peers, engine.Direction{Pull: mode.pull, Push: mode.push}, o.Queues)
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range peers {
-		outs, err := syncPeer(ctx, sess, mode, p, o.Queues)
-		rep.Outcomes = append(rep.Outcomes, outs...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			rep.PeerError[p.Name] = err
-		}
-	}
-	return rep, nil
+	return &syncReport{Node: eng.Node(), DryRun: o.DryRun, Outcomes: res.Outcomes, PeerError: res.PeerErrors}, nil
 }
 
-func syncPeer(ctx context.Context, sess *engine.Session, mode syncMode, p engine.Peer, queues []string) ([]engine.Outcome, error) {
-	if !mode.pull {
-		return sess.Push(ctx, p, nil)
+// selectPeers returns the engine's view of the peers named (all when
+// none), or a usage error.
+func selectPeers(all []node.Peer, names []string) ([]engine.Peer, error) {
+	picked, err := pickPeers(all, names)
+	out := make([]engine.Peer, len(picked))
+	for i, p := range picked {
+		out[i] = p.Peer
 	}
-	known, outs, err := sess.Pull(ctx, p, queues)
-	if err != nil || !mode.push {
-		return outs, err
-	}
-	pushed, err := sess.Push(ctx, p, known)
-	return append(outs, pushed...), err
+	return out, err
 }
 
-func selectPeers(all []engine.Peer, names []string) ([]engine.Peer, error) {
+// pickPeers returns the peers named (all when none), or a usage error.
+func pickPeers(all []node.Peer, names []string) ([]node.Peer, error) {
 	if len(names) == 0 {
 		return all, nil
 	}
-	var out []engine.Peer
+	var out []node.Peer
 	for _, name := range names {
 		found := false
 		for _, p := range all {
-			if strings.EqualFold(p.Name, name) {
+			if strings.EqualFold(p.Conf.Name, name) {
 				out = append(out, p)
 				found = true
 			}
@@ -150,10 +148,20 @@ func selectPeers(all []engine.Peer, names []string) ([]engine.Peer, error) {
 	return out, nil
 }
 
-func peerNames(ps []engine.Peer) string {
+// configPeers are the configured peers, for checking names before the
+// node is opened.
+func configPeers(cfg config.Config) []node.Peer {
+	out := make([]node.Peer, len(cfg.Peers))
+	for i, pc := range cfg.Peers {
+		out[i] = node.Peer{Conf: pc, Index: i}
+	}
+	return out
+}
+
+func peerNames(ps []node.Peer) string {
 	var names []string
 	for _, p := range ps {
-		names = append(names, p.Name)
+		names = append(names, p.Conf.Name)
 	}
 	if len(names) == 0 {
 		return "none configured"

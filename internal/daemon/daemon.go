@@ -13,6 +13,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/pkg/ami"
@@ -34,21 +35,23 @@ type Journal interface {
 
 // Options configure a daemon.
 type Options struct {
-	Config   config.Config
-	Journal  Journal
-	DialAMI  func(ctx context.Context) (*ami.Client, error) // connects and logs in with Events: agent
-	Software string                                         // version reported by /queue/v1/health
+	// Node holds the node's parts (node.New with node.EventsAgent, and its
+	// journal opened). Its config is the daemon's until a Reload.
+	Node     *node.Node
+	Software string // version reported by /queue/v1/health
 	Log      *slog.Logger
 	SyncLog  SyncLog
-	Now      func() time.Time
+	Now      func() time.Time // the one clock of the daemon; default time.Now
 }
 
 // Daemon watches the local Asterisk, journals its real changes, delivers
-// them to peers, serves the peer API and applies what peers send.
+// them to peers, serves the peer API and applies what peers send. See
+// docs/architecture.md §4 for the path of a change through it.
 type Daemon struct {
 	opts    Options
 	conf    atomic.Pointer[config.Config]
-	link    *amiLink
+	journal Journal
+	link    *ami.Link
 	eng     *engine.Engine
 	clock   *state.Clock
 	metrics *metrics
@@ -82,13 +85,12 @@ func New(o Options) (*Daemon, error) {
 	if o.SyncLog == nil {
 		o.SyncLog = nopLog{}
 	}
-	d := &Daemon{opts: o, link: &amiLink{dial: o.DialAMI}, metrics: newMetrics(), ringuse: newRinginuseCache()}
-	d.conf.Store(&o.Config)
+	n := o.Node
+	d := &Daemon{opts: o, journal: n.Journal, link: n.AMI, clock: n.Clock, metrics: newMetrics(), ringuse: newRinginuseCache()}
+	d.conf.Store(&n.Config)
 	d.latency = &latencyTracker{seen: map[trackKey]time.Time{}, hist: d.metrics.latency, now: o.Now}
-	d.clock = state.NewClock(o.Now, o.Config.MaxClockSkew)
-	d.eng = engine.New(engine.Options{Node: o.Config.Node, AMI: d.link, Journal: o.Journal, Clock: d.clock, Log: o.Log, Now: o.Now,
-		Ringinuse: d.ringuse.get})
-	if err := d.setHandler(o.Config); err != nil {
+	d.eng = n.NewEngine(false, d.ringuse.get)
+	if err := d.setHandler(n.Config); err != nil {
 		return nil, err
 	}
 	if err := d.listen(); err != nil {
@@ -101,16 +103,12 @@ func (d *Daemon) cfg() config.Config { return *d.conf.Load() }
 
 // setHandler builds the peer API handler for cfg's peers and secrets.
 func (d *Daemon) setHandler(cfg config.Config) error {
-	secrets := map[string][]byte{}
-	for _, p := range cfg.Peers {
-		s, err := config.ReadSecret(p.SecretFile)
-		if err != nil {
-			return err
-		}
-		secrets[p.Name] = s
+	secrets, err := node.Secrets(cfg)
+	if err != nil {
+		return err
 	}
 	var h http.Handler = peer.NewHandler(peer.HandlerOptions{
-		Node: &peerNode{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
+		Node: &receiver{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
 		Secrets: secrets, Now: d.opts.Now, Logger: d.opts.Log,
 	})
 	d.handler.Store(&h)
@@ -146,7 +144,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var watchWG sync.WaitGroup
 	watchWG.Add(1)
 	go func() { defer watchWG.Done(); d.watch(wctx) }()
-	d.startPeers(d.cfg())
+	d.startPeers(d.cfg(), d.opts.Node.Peers)
 	var err error
 	select {
 	case err = <-errc:
@@ -173,7 +171,7 @@ func (d *Daemon) Reload(cfg config.Config) error {
 	}
 	d.conf.Store(&cfg)
 	d.stopPeers()
-	d.startPeers(cfg)
+	d.startPeers(cfg, node.NewPeers(cfg, d.clock, d.opts.Now))
 	d.opts.Log.Info("config reloaded", "peers", len(cfg.Peers))
 	return nil
 }

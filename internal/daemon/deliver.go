@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
-	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 )
@@ -24,22 +24,53 @@ type Outbox interface {
 	NoteFailure(ctx context.Context, peer, msg string) error
 }
 
+// deliveryHost is all a deliverer uses of the daemon.
+type deliveryHost struct {
+	outbox Outbox
+	// syncPeer runs a full pull and push with a peer (engine.SyncPeer).
+	syncPeer func(ctx context.Context, p engine.Peer) ([]engine.Outcome, []state.Register, error)
+	// applyNewer applies registers a peer answered as newer than ours.
+	applyNewer func(ctx context.Context, from string, regs []state.Register)
+	// delivered records the outcomes of one exchange (sync log, metrics).
+	delivered func(op string, outs []engine.Outcome)
+	// undelivered counts a batch that did not reach the peer.
+	undelivered func(peer string, n int)
+	// peerState records reachability and backlog.
+	peerUp  func(peer string, up bool)
+	backlog func(peer string, n int)
+}
+
+// deliveryHost returns what the daemon gives its deliverers.
+func (d *Daemon) deliveryHost() deliveryHost {
+	return deliveryHost{
+		outbox:     d.journal,
+		syncPeer:   d.eng.SyncPeer,
+		applyNewer: d.applyNewer,
+		delivered:  d.recordDelivered,
+		undelivered: func(peer string, n int) {
+			d.metrics.failed.WithLabelValues(peer).Add(float64(n))
+		},
+		peerUp:  d.metrics.setPeerUp,
+		backlog: d.metrics.setBacklog,
+	}
+}
+
 // deliverer sends one peer every journalled change past its watermark, in
 // sequence order, and watches the peer's health. The journal is the outbox:
 // a change journalled before a crash is delivered after the restart.
 type deliverer struct {
-	d      *Daemon
-	peer   engine.Peer
-	health func(ctx context.Context) error
-	wake   chan struct{}
-	log    *slog.Logger
+	host     deliveryHost
+	peer     node.Peer
+	interval time.Duration
+	wake     chan struct{}
+	log      *slog.Logger
 
 	mu sync.Mutex
 	up bool
 }
 
-func newDeliverer(d *Daemon, p engine.Peer, health func(context.Context) error) *deliverer {
-	return &deliverer{d: d, peer: p, health: health, wake: make(chan struct{}, 1), log: d.opts.Log.With("peer", p.Name)}
+func newDeliverer(p node.Peer, host deliveryHost, interval time.Duration, log *slog.Logger) *deliverer {
+	return &deliverer{host: host, peer: p, interval: interval, wake: make(chan struct{}, 1), log: log.With("peer", p.Name)}
 }
 
 // poke asks the deliverer to look at the journal now.
@@ -60,7 +91,7 @@ func (p *deliverer) isUp() bool {
 // health_interval; when the peer comes back it delivers the backlog and runs
 // a full resync with it at once.
 func (p *deliverer) run(ctx context.Context) {
-	tick := time.NewTicker(p.d.cfg().HealthInterval)
+	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
 	bo := newBackoff(200*time.Millisecond, 10*time.Second)
 	p.checkHealth(ctx)
@@ -87,8 +118,8 @@ func (p *deliverer) run(ctx context.Context) {
 }
 
 func (p *deliverer) checkHealth(ctx context.Context) {
-	hctx, cancel := context.WithTimeout(ctx, p.d.cfg().HealthInterval+time.Second)
-	err := p.health(hctx)
+	hctx, cancel := context.WithTimeout(ctx, p.interval+time.Second)
+	_, err := p.peer.Health(hctx)
 	cancel()
 	if err != nil {
 		p.setDown(ctx, err)
@@ -98,7 +129,7 @@ func (p *deliverer) checkHealth(ctx context.Context) {
 	was := p.up
 	p.up = true
 	p.mu.Unlock()
-	p.d.metrics.peerUp.WithLabelValues(p.peer.Name).Set(1)
+	p.host.peerUp(p.peer.Name, true)
 	if !was {
 		p.log.Info("peer REACHABLE")
 		if err := p.drain(ctx); err != nil {
@@ -114,10 +145,10 @@ func (p *deliverer) setDown(ctx context.Context, err error) {
 	was := p.up
 	p.up = false
 	p.mu.Unlock()
-	p.d.metrics.peerUp.WithLabelValues(p.peer.Name).Set(0)
+	p.host.peerUp(p.peer.Name, false)
 	if was && ctx.Err() == nil {
 		p.log.Warn("peer UNREACHABLE", "err", err)
-		_ = p.d.opts.Journal.NoteFailure(context.WithoutCancel(ctx), p.peer.Name, err.Error())
+		_ = p.host.outbox.NoteFailure(context.WithoutCancel(ctx), p.peer.Name, err.Error())
 	}
 }
 
@@ -136,25 +167,24 @@ func (p *deliverer) drain(ctx context.Context) error {
 }
 
 func (p *deliverer) sendBatch(ctx context.Context) (int, error) {
-	ob := p.d.opts.Journal
+	ob := p.host.outbox
 	wm, err := ob.Watermark(ctx, p.peer.Name)
 	if err != nil {
 		return 0, err
 	}
 	entries, err := ob.Since(ctx, p.peer.Name, wm, batchSize)
+	p.host.backlog(p.peer.Name, len(entries))
 	if err != nil || len(entries) == 0 {
-		p.d.metrics.backlog.WithLabelValues(p.peer.Name).Set(0)
 		return 0, err
 	}
-	p.d.metrics.backlog.WithLabelValues(p.peer.Name).Set(float64(len(entries)))
-	regs := p.shared(entries)
-	if len(regs) > 0 {
-		rs, err := p.peer.Client.Push(ctx, regs)
+	if regs := p.shared(entries); len(regs) > 0 {
+		outs, newer, err := engine.Deliver(ctx, p.peer.Peer, regs)
 		if err != nil {
-			p.d.metrics.failed.WithLabelValues(p.peer.Name).Add(float64(len(regs)))
+			p.host.undelivered(p.peer.Name, len(regs))
 			return 0, err
 		}
-		p.results(ctx, regs, rs)
+		p.host.delivered("deliver", outs)
+		p.host.applyNewer(ctx, p.peer.Name, newer)
 	}
 	last := entries[len(entries)-1].Seq
 	return len(entries), ob.Ack(ctx, p.peer.Name, last)
@@ -170,43 +200,12 @@ func (p *deliverer) shared(entries []store.Entry) []state.Register {
 	return regs
 }
 
-// results accounts for the peer's answers; a register it answers as stale
-// is newer than ours and is applied here.
-func (p *deliverer) results(ctx context.Context, regs []state.Register, rs peer.ResultSet) {
-	var newer []state.Register
-	for i, r := range rs.Results {
-		switch r.Status {
-		case peer.Applied:
-			p.d.metrics.delivered.WithLabelValues(p.peer.Name).Inc()
-			if i < len(regs) {
-				p.d.latency.noteDelivered(regs[i])
-			}
-			p.d.opts.SyncLog.Line("delivered queue=%s interface=%s peer=%s", r.Queue, r.Interface, p.peer.Name)
-		case peer.Stale:
-			p.d.metrics.stale.WithLabelValues(p.peer.Name).Inc()
-			p.d.opts.SyncLog.Line("stale queue=%s interface=%s peer=%s", r.Queue, r.Interface, p.peer.Name)
-			if r.Register != nil {
-				newer = append(newer, *r.Register)
-			}
-		default:
-			p.d.metrics.failed.WithLabelValues(p.peer.Name).Inc()
-			p.d.opts.SyncLog.Line("failed queue=%s interface=%s peer=%s reason=%q", r.Queue, r.Interface, p.peer.Name, r.Reason)
-		}
-	}
-	if len(newer) > 0 {
-		if _, err := p.d.applyFrom(ctx, p.peer.Name, newer); err != nil {
-			p.log.Warn("apply newer registers returned by peer", "err", err)
-		}
-	}
-}
-
 // resync runs a full pull and push with the peer (its return after an
 // outage, or a reload).
 func (p *deliverer) resync(ctx context.Context) {
-	outs, err := p.d.eng.SyncPeer(ctx, p.peer)
-	for _, o := range outs {
-		p.d.opts.SyncLog.Outcome("resync", o)
-	}
+	outs, newer, err := p.host.syncPeer(ctx, p.peer.Peer)
+	p.host.delivered("resync", outs)
+	p.host.applyNewer(ctx, p.peer.Name, newer)
 	if err != nil {
 		p.log.Warn("resync with returning peer", "err", err)
 		return

@@ -16,6 +16,7 @@ import (
 	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/daemon"
 	"github.com/queuesync/queuesync/internal/engine"
+	qsnode "github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/internal/store/storetest"
@@ -167,18 +168,22 @@ func pairAs(t testing.TB, user string) (a, b *node) {
 	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a.configure(b, secret)
-	b.configure(a, secret)
+	amiSecret := filepath.Join(dir, "ami.secret")
+	if err := os.WriteFile(amiSecret, []byte("queuesync\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	a.configure(b, secret, amiSecret)
+	b.configure(a, secret, amiSecret)
 	a.peer, b.peer = b, a
 	a.start()
 	b.start()
 	return a, b
 }
 
-func (n *node) configure(other *node, secret string) {
+func (n *node) configure(other *node, secret, amiSecret string) {
 	n.cfg = config.Config{
 		Node:            n.name,
-		AMI:             config.AMI{Address: n.srv.Addr(), Username: daemonUser},
+		AMI:             config.AMI{Address: n.srv.Addr(), Username: n.user, SecretFile: amiSecret},
 		Listen:          n.listen,
 		Peers:           []config.Peer{{Name: other.name, URL: "http://" + other.listen, SecretFile: secret, Queues: config.AllQueues}},
 		HealthInterval:  50 * time.Millisecond,
@@ -188,14 +193,13 @@ func (n *node) configure(other *node, secret string) {
 	}
 }
 
-// start builds and runs the node's daemon.
+// start assembles the node from its config, as the daemon command does
+// (node.New; the journal is the test's), and runs its daemon.
 func (n *node) start() {
 	n.t.Helper()
-	srv, user := n.srv, n.user
-	d, err := daemon.New(daemon.Options{
-		Config: n.cfg, Journal: n.store, SyncLog: n.log, Software: "test",
-		DialAMI: func(ctx context.Context) (*ami.Client, error) { return dialFake(ctx, srv, user, "agent") },
-	})
+	parts := qsnode.New(n.cfg, qsnode.Options{Events: qsnode.EventsAgent})
+	parts.Journal = n.store
+	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test"})
 	if err != nil {
 		n.t.Fatalf("%s: new daemon: %v", n.name, err)
 	}

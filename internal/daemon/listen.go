@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/queuesync/queuesync/internal/node"
 )
 
 // listen binds the peer API (with TLS when configured) and the metrics
@@ -16,7 +18,7 @@ func (d *Daemon) listen() error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (listen:): %w", cfg.Listen, err)
 	}
-	tc, err := d.tlsConfig()
+	tc, err := node.ServerTLS(cfg.TLS)
 	if err != nil {
 		_ = ln.Close()
 		return err
@@ -40,26 +42,4 @@ func (d *Daemon) listen() error {
 	mux.Handle("/metrics", d.metrics.handler())
 	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
-}
-
-// tlsConfig builds the server TLS config: cert and key, and when a client CA
-// is given, peers must present a certificate it signed.
-func (d *Daemon) tlsConfig() (*tls.Config, error) {
-	t := d.cfg().TLS
-	if t.CertFile == "" {
-		return nil, nil
-	}
-	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-	if err != nil {
-		return nil, fmt.Errorf("load tls.cert_file and tls.key_file: %w", err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if t.ClientCAFile != "" {
-		pool, err := loadPool(t.ClientCAFile)
-		if err != nil {
-			return nil, err
-		}
-		tc.ClientCAs, tc.ClientAuth = pool, tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
 }

@@ -52,6 +52,18 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
 
+func (m *metrics) setPeerUp(peer string, up bool) {
+	v := 0.0
+	if up {
+		v = 1
+	}
+	m.peerUp.WithLabelValues(peer).Set(v)
+}
+
+func (m *metrics) setBacklog(peer string, n int) {
+	m.backlog.WithLabelValues(peer).Set(float64(n))
+}
+
 // latencyTracker remembers when each local change was seen, until a peer
 // acknowledges it. It is bounded: under extreme load it forgets.
 type latencyTracker struct {

@@ -16,7 +16,7 @@ import (
 func (d *Daemon) watch(ctx context.Context) {
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		cl, err := d.link.client(ctx)
+		cl, err := d.link.Client(ctx)
 		if err != nil {
 			d.metrics.amiUp.Set(0)
 			d.opts.Log.Warn("asterisk manager unreachable", "addr", d.cfg().AMI.Address, "err", err)
@@ -24,7 +24,7 @@ func (d *Daemon) watch(ctx context.Context) {
 			continue
 		}
 		d.metrics.amiUp.Set(1)
-		gen := d.link.generation()
+		gen := d.link.Generation()
 		err = d.follow(ctx, cl)
 		d.metrics.amiUp.Set(0)
 		if ctx.Err() != nil {
@@ -85,7 +85,7 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
 	if len(hints) == 0 {
 		return nil
 	}
-	return d.capture(ctx, hints, time.Now())
+	return d.capture(ctx, hints, d.opts.Now())
 }
 
 func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.Time) error {
@@ -108,18 +108,18 @@ func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.T
 
 // reconcileAll reconciles every member and wakes the deliverers.
 func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
-	gen := d.link.generation()
+	gen := d.link.Generation()
 	sess, err := d.eng.Begin(ctx, nil)
 	if err != nil {
 		return err
 	}
 	outs, err := sess.Reconcile(ctx)
 	sess.End()
-	if err == nil && d.link.generation() == gen {
+	if err == nil && d.link.Generation() == gen {
 		d.reconciled.Store(gen)
 	}
 	d.opts.Log.Info("reconciled live state", "why", why, "changes", countChanged(outs))
-	d.recordLocal(outs, time.Now())
+	d.recordLocal(outs, d.opts.Now())
 	return err
 }
 
@@ -128,7 +128,7 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 // members cannot tell a restart's losses from local changes when CoreStatus
 // is not allowed (the least-privilege AMI user): it must not journal them.
 func (d *Daemon) upToDate() bool {
-	g := d.link.generation()
+	g := d.link.Generation()
 	return g != 0 && g == d.reconciled.Load()
 }
 

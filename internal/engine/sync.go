@@ -69,11 +69,12 @@ func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Out
 	if s.e.opts.DryRun {
 		return dryPushed(p.Name, regs, known), nil
 	}
-	rs, err := p.Client.Push(ctx, regs)
-	if err != nil {
-		return nil, fmt.Errorf("push to %s: %w", p.Name, err)
+	outs, newer, err := Deliver(ctx, p, regs)
+	if err != nil || len(newer) == 0 {
+		return outs, err
 	}
-	return s.pushResults(ctx, p.Name, regs, rs)
+	applied, err := s.Apply(ctx, p.Name, newer)
+	return append(outs, applied...), err
 }
 
 // Pushable returns our registers for the queues p shares whose version the
@@ -119,13 +120,19 @@ func dryPushed(name string, regs []state.Register, known *peer.Snapshot) []Outco
 	return outs
 }
 
-func (s *Session) pushResults(ctx context.Context, name string, regs []state.Register, rs peer.ResultSet) ([]Outcome, error) {
-	var outs []Outcome
-	var newer []state.Register
+// Deliver sends regs to p and reads its answer, the one place a peer's
+// answer to a push is interpreted: an outcome per register it applied
+// (Pushed) or refused (Failed), and the registers it answered as stale
+// (newer there) for the caller to apply through its own apply path.
+func Deliver(ctx context.Context, p Peer, regs []state.Register) (outs []Outcome, newer []state.Register, err error) {
+	rs, err := p.Client.Push(ctx, regs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("push to %s: %w", p.Name, err)
+	}
 	for i, r := range regs {
-		o := Outcome{Queue: r.Queue, Interface: r.Interface, Peer: name, Local: ptr(r), Winner: ptr(r)}
+		o := Outcome{Queue: r.Queue, Interface: r.Interface, Peer: p.Name, Local: ptr(r), Winner: ptr(r)}
 		if i >= len(rs.Results) {
-			o.Result, o.Err = Failed, fmt.Errorf("peer %s sent no result for %s", name, r.Key())
+			o.Result, o.Err = Failed, fmt.Errorf("peer %s sent no result for %s", p.Name, r.Key())
 			outs = append(outs, o)
 			continue
 		}
@@ -139,45 +146,82 @@ func (s *Session) pushResults(ctx context.Context, name string, regs []state.Reg
 			}
 			continue
 		default:
-			o.Result, o.Err = Failed, fmt.Errorf("peer %s refused %s: %s", name, r.Key(), res.Reason)
+			o.Result, o.Err = Failed, fmt.Errorf("peer %s refused %s: %s", p.Name, r.Key(), res.Reason)
 		}
 		outs = append(outs, o)
 	}
-	if len(newer) == 0 {
-		return outs, nil
-	}
-	applied, err := s.Apply(ctx, name, newer)
-	return append(outs, applied...), err
+	return outs, newer, nil
 }
 
 // SyncPeer runs a full pull and push with p without holding the engine's
 // lock across a request, so that the peer may call back into this node at
-// the same time (the daemon's resync when a peer returns).
-func (e *Engine) SyncPeer(ctx context.Context, p Peer) ([]Outcome, error) {
+// the same time (the daemon's resync when a peer returns). The registers
+// the peer answered as stale are returned for the caller to apply.
+func (e *Engine) SyncPeer(ctx context.Context, p Peer) (outs []Outcome, newer []state.Register, err error) {
 	snap, err := fetch(ctx, p, nil, e.opts.DryRun)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sess, err := e.Begin(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	outs, err := sess.ApplySnapshot(ctx, p, snap)
+	outs, err = sess.ApplySnapshot(ctx, p, snap)
 	regs := sess.Pushable(p, &snap)
 	sess.End()
 	if err != nil || len(regs) == 0 || e.opts.DryRun {
+		return outs, nil, err
+	}
+	pushed, newer, err := Deliver(ctx, p, regs)
+	return append(outs, pushed...), newer, err
+}
+
+// Direction says which ways a Sync runs.
+type Direction struct {
+	Pull, Push bool
+}
+
+// SyncResult is what a Sync did: every outcome, and the peers it could
+// not sync with and why.
+type SyncResult struct {
+	Outcomes   []Outcome
+	PeerErrors map[string]error
+}
+
+// Sync reconciles the session's live state into the journal, then pulls
+// from and pushes to each peer in turn (as dir says), for queues (all
+// shared when empty). A peer that fails does not stop the others; only a
+// local failure or ctx ending does. The one-shot commands and status use
+// it; it holds the engine's lock across the requests.
+func (s *Session) Sync(ctx context.Context, peers []Peer, dir Direction, queues []string) (*SyncResult, error) {
+	res := &SyncResult{PeerErrors: map[string]error{}}
+	local, err := s.Reconcile(ctx)
+	res.Outcomes = append(res.Outcomes, local...)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range peers {
+		outs, err := s.syncWith(ctx, p, dir, queues)
+		res.Outcomes = append(res.Outcomes, outs...)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			res.PeerErrors[p.Name] = err
+		}
+	}
+	return res, nil
+}
+
+func (s *Session) syncWith(ctx context.Context, p Peer, dir Direction, queues []string) ([]Outcome, error) {
+	if !dir.Pull {
+		return s.Push(ctx, p, nil)
+	}
+	known, outs, err := s.Pull(ctx, p, queues)
+	if err != nil || !dir.Push {
 		return outs, err
 	}
-	rs, err := p.Client.Push(ctx, regs)
-	if err != nil {
-		return outs, fmt.Errorf("push to %s: %w", p.Name, err)
-	}
-	sess, err = e.BeginMembers(ctx, Members(regs))
-	if err != nil {
-		return outs, err
-	}
-	defer sess.End()
-	pushed, err := sess.pushResults(ctx, p.Name, regs, rs)
+	pushed, err := s.Push(ctx, p, known)
 	return append(outs, pushed...), err
 }
 

@@ -221,7 +221,7 @@ func TestSyncPeerRoundTrip(t *testing.T) {
 	b.pause("support", "Local/2000@agents", true, "static pause") // a static member's pause syncs too
 	a.clk.Advance(time.Second)
 
-	outs, err := a.eng.SyncPeer(ctxFor(t), toB)
+	outs, _, err := a.eng.SyncPeer(ctxFor(t), toB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func TestSyncPeerRoundTrip(t *testing.T) {
 		n *node
 		p engine.Peer
 	}{{a, toB}, {b, toA}} {
-		outs, err := run.n.eng.SyncPeer(ctxFor(t), run.p)
+		outs, _, err := run.n.eng.SyncPeer(ctxFor(t), run.p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -300,8 +300,8 @@ func TestConcurrentSyncPeer(t *testing.T) {
 	b.add(member{Queue: "billing", Interface: "PJSIP/2002", Name: "Bob"})
 	a.clk.Advance(time.Second)
 	errs := make(chan error, 2)
-	go func() { _, err := a.eng.SyncPeer(ctxFor(t), toB); errs <- err }()
-	go func() { _, err := b.eng.SyncPeer(ctxFor(t), toA); errs <- err }()
+	go func() { _, _, err := a.eng.SyncPeer(ctxFor(t), toB); errs <- err }()
+	go func() { _, _, err := b.eng.SyncPeer(ctxFor(t), toA); errs <- err }()
 	for range 2 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)

@@ -9,14 +9,15 @@ import (
 	"github.com/queuesync/queuesync/internal/state"
 )
 
-// peerNode serves the peer API from the daemon's engine (peer.Node).
-type peerNode struct {
+// receiver is the daemon's receive path: it serves the peer API
+// (peer.Node) from the daemon's engine.
+type receiver struct {
 	d *Daemon
 }
 
 // State reconciles live state into the journal, then returns the registers.
 // A dry run reconciles in memory only.
-func (n *peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error) {
+func (n *receiver) State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error) {
 	eng := n.d.eng
 	if dryRun {
 		eng = eng.DryRun()
@@ -35,7 +36,7 @@ func (n *peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]s
 		return nil, err
 	}
 	if !dryRun {
-		n.d.recordLocalNoLock(outs)
+		n.d.recordLocal(outs, n.d.opts.Now())
 	}
 	entries := sess.Entries()
 	regs := make([]state.Register, len(entries))
@@ -46,7 +47,7 @@ func (n *peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]s
 }
 
 // Apply applies a peer's registers and answers one result per register.
-func (n *peerNode) Apply(ctx context.Context, from string, regs []state.Register) ([]peer.Result, error) {
+func (n *receiver) Apply(ctx context.Context, from string, regs []state.Register) ([]peer.Result, error) {
 	outs, err := n.d.applyFrom(ctx, from, regs)
 	if err != nil {
 		return nil, err
@@ -89,8 +90,33 @@ func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Regist
 	return outs, err
 }
 
-func (d *Daemon) recordLocalNoLock(outs []engine.Outcome) {
-	d.recordLocal(outs, d.opts.Now())
+// applyNewer applies the registers a peer answered as newer than ours
+// (to a delivery or a resync).
+func (d *Daemon) applyNewer(ctx context.Context, from string, regs []state.Register) {
+	if len(regs) == 0 {
+		return
+	}
+	d.metrics.stale.WithLabelValues(from).Add(float64(len(regs)))
+	if _, err := d.applyFrom(ctx, from, regs); err != nil {
+		d.opts.Log.Warn("apply newer registers returned by peer", "peer", from, "err", err)
+	}
+}
+
+// recordDelivered records the outcomes of an exchange with a peer: the
+// sync log, and the delivery metrics and latency of what it applied.
+func (d *Daemon) recordDelivered(op string, outs []engine.Outcome) {
+	for _, o := range outs {
+		d.opts.SyncLog.Outcome(op, o)
+		switch o.Result {
+		case engine.Pushed:
+			d.metrics.delivered.WithLabelValues(o.Peer).Inc()
+			if o.Local != nil {
+				d.latency.noteDelivered(*o.Local)
+			}
+		case engine.Failed:
+			d.metrics.failed.WithLabelValues(o.Peer).Inc()
+		}
+	}
 }
 
 func resultOf(o engine.Outcome) peer.Result {

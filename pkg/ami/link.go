@@ -1,0 +1,126 @@
+package ami
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// Link is a self-healing session: it dials on first use and again whenever
+// the connection has gone, so that a restarted Asterisk or a cut TCP
+// connection costs one failed action at most. Its queue methods are those
+// of Client, retried once on a fresh connection when the first attempt
+// found the connection closed. It is safe for concurrent use.
+type Link struct {
+	dial func(ctx context.Context) (*Client, error)
+
+	mu  sync.Mutex
+	cl  *Client
+	gen uint64 // connections dialled so far: the number of the current one
+}
+
+// NewLink returns a Link that connects with dial, which must return a
+// logged-in client. Nothing is dialled until the first use.
+func NewLink(dial func(ctx context.Context) (*Client, error)) *Link {
+	return &Link{dial: dial}
+}
+
+// Client returns the live client, dialling a new one when there is none or
+// the last one has gone.
+func (l *Link) Client(ctx context.Context) (*Client, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cl != nil {
+		select {
+		case <-l.cl.Done():
+			l.cl = nil
+		default:
+			return l.cl, nil
+		}
+	}
+	cl, err := l.dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	l.cl, l.gen = cl, l.gen+1
+	return cl, nil
+}
+
+// Generation returns the number of the current connection (0 before the
+// first). It changes at every dial: a restart of Asterisk always closes the
+// connection, so state read under one generation is of one Asterisk run.
+func (l *Link) Generation() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.gen
+}
+
+// Close logs off and closes the current connection, if any. A later use
+// dials again.
+func (l *Link) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cl == nil {
+		return nil
+	}
+	_ = l.cl.Logoff(context.Background())
+	err := l.cl.Close()
+	l.cl = nil
+	return err
+}
+
+// retry runs f on a live client and once more on a fresh connection when
+// the first attempt found the connection closed.
+func retry[T any](ctx context.Context, l *Link, f func(*Client) (T, error)) (T, error) {
+	var zero T
+	for attempt := 0; ; attempt++ {
+		cl, err := l.Client(ctx)
+		if err != nil {
+			return zero, err
+		}
+		v, err := f(cl)
+		if err == nil || !errors.Is(err, ErrClosed) || attempt > 0 {
+			return v, err
+		}
+	}
+}
+
+func retryErr(ctx context.Context, l *Link, f func(*Client) error) error {
+	_, err := retry(ctx, l, func(c *Client) (struct{}, error) { return struct{}{}, f(c) })
+	return err
+}
+
+// QueueStatus is Client.QueueStatus on the live connection.
+func (l *Link) QueueStatus(ctx context.Context, queue, member string) (QueueStatus, error) {
+	return retry(ctx, l, func(c *Client) (QueueStatus, error) { return c.QueueStatus(ctx, queue, member) })
+}
+
+// CoreStatus is Client.CoreStatus on the live connection.
+func (l *Link) CoreStatus(ctx context.Context) (CoreStatus, error) {
+	return retry(ctx, l, func(c *Client) (CoreStatus, error) { return c.CoreStatus(ctx) })
+}
+
+// QueueAdd is Client.QueueAdd on the live connection.
+func (l *Link) QueueAdd(ctx context.Context, r QueueAddRequest) error {
+	return retryErr(ctx, l, func(c *Client) error { return c.QueueAdd(ctx, r) })
+}
+
+// QueueRemove is Client.QueueRemove on the live connection.
+func (l *Link) QueueRemove(ctx context.Context, queue, iface string) error {
+	return retryErr(ctx, l, func(c *Client) error { return c.QueueRemove(ctx, queue, iface) })
+}
+
+// QueuePause is Client.QueuePause on the live connection.
+func (l *Link) QueuePause(ctx context.Context, queue, iface string, paused bool, reason string) error {
+	return retryErr(ctx, l, func(c *Client) error { return c.QueuePause(ctx, queue, iface, paused, reason) })
+}
+
+// QueuePenalty is Client.QueuePenalty on the live connection.
+func (l *Link) QueuePenalty(ctx context.Context, queue, iface string, penalty int) error {
+	return retryErr(ctx, l, func(c *Client) error { return c.QueuePenalty(ctx, queue, iface, penalty) })
+}
+
+// QueueMemberRingInUse is Client.QueueMemberRingInUse on the live connection.
+func (l *Link) QueueMemberRingInUse(ctx context.Context, queue, iface string, ringinuse bool) error {
+	return retryErr(ctx, l, func(c *Client) error { return c.QueueMemberRingInUse(ctx, queue, iface, ringinuse) })
+}
