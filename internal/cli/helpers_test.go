@@ -50,6 +50,7 @@ func testDeps(env map[string]string) (*Deps, *syncBuffer, *syncBuffer) {
 		Getenv: func(k string) string { return env[k] },
 		Log:    slog.New(slog.DiscardHandler),
 	}
+	d.Node = d.openNodeFromConfig
 	return d, out, errOut
 }
 

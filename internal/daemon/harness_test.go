@@ -106,10 +106,11 @@ type node struct {
 	cfg    config.Config
 	log    *syncLog
 
-	d    *daemon.Daemon
-	stop context.CancelFunc
-	done chan error
-	peer *node // the other node of the pair
+	d     *daemon.Daemon
+	parts *qsnode.Node // what the daemon was assembled from
+	stop  context.CancelFunc
+	done  chan error
+	peer  *node // the other node of the pair
 
 	opMu sync.Mutex
 	op   *ami.Client
@@ -199,6 +200,7 @@ func (n *node) start() {
 	n.t.Helper()
 	parts := qsnode.New(n.cfg, qsnode.Options{Events: qsnode.EventsAgent})
 	parts.Journal = n.store
+	n.parts = parts
 	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test"})
 	if err != nil {
 		n.t.Fatalf("%s: new daemon: %v", n.name, err)
