@@ -19,20 +19,6 @@ import (
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
-// SyncLog receives one line per change the daemon journals, delivers,
-// applies, finds stale or fails (the operator's queue_sync.log).
-type SyncLog interface {
-	Outcome(op string, o engine.Outcome)
-	Line(format string, args ...any)
-}
-
-// Journal is the journal as the daemon uses it: the engine's view plus the
-// outbox.
-type Journal interface {
-	engine.Journal
-	Outbox
-}
-
 // Options configure a daemon.
 type Options struct {
 	// Node holds the node's parts (node.New with node.EventsAgent, and its
@@ -71,6 +57,20 @@ type Daemon struct {
 	peers    []*deliverer
 	stopPeer context.CancelFunc
 	peerWG   sync.WaitGroup
+}
+
+// SyncLog receives one line per change the daemon journals, delivers,
+// applies, finds stale or fails (the operator's queue_sync.log).
+type SyncLog interface {
+	Outcome(op string, o engine.Outcome)
+	Line(format string, args ...any)
+}
+
+// Journal is the journal as the daemon uses it: the engine's view plus the
+// outbox.
+type Journal interface {
+	engine.Journal
+	Outbox
 }
 
 // New builds a daemon and binds its listeners, so that Addr is known before

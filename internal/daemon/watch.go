@@ -10,7 +10,7 @@ import (
 )
 
 // watch keeps the AMI event session alive: at every (re)connect, FullyBooted
-// and event-queue overflow it reconciles every member (DESIGN §4 rule 4);
+// and event-queue overflow it reconciles every member (architecture.md §2 rule 4);
 // in between, each member event is a hint to re-read that member and journal
 // it if it really changed.
 func (d *Daemon) watch(ctx context.Context) {

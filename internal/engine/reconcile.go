@@ -10,7 +10,7 @@ import (
 )
 
 // Reconcile brings the journal and live state together for every member of
-// the session's queues (DESIGN §4 rule 5): a live difference that a restart
+// the session's queues (architecture.md §2 rule 5): a live difference that a restart
 // of Asterisk explains is restored from the journal and not propagated; any
 // other difference is a local change no daemon saw, and is journalled with a
 // new stamp so that it is propagated.
@@ -125,7 +125,7 @@ const bootSlack = 2 * time.Second
 
 // madeAtStart reports whether live is what Asterisk made when it started: no
 // member (a removal while no daemon watched cannot be told from the
-// restart's loss, DESIGN §4 rule 5: the register wins), or a member logged in
+// restart's loss, architecture.md §2 rule 5: the register wins), or a member logged in
 // at the start and not paused since.
 func madeAtStart(live *state.Live, startup time.Time) bool {
 	if live == nil {

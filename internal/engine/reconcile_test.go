@@ -40,7 +40,7 @@ func boolStr(b bool, yes, no string) string {
 
 // An Asterisk restart without persistentmembers erases every dynamic member:
 // the journal restores them all, with their pause, reason and penalty, and
-// the loss is not journalled (DESIGN §4 rule 5).
+// the loss is not journalled (architecture.md §2 rule 5).
 func TestRestartRestoresFromJournal(t *testing.T) {
 	clk := &manualClock{t: base}
 	a := newNode(t, "sop1", clk)

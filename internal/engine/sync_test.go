@@ -14,7 +14,7 @@ var alice = member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", State
 
 // A member added, paused with a reason and given a penalty on one node only
 // is created on the other by exactly one QueueAdd that carries it all
-// (DESIGN §4 rules 1, 6), and nothing acts twice.
+// (architecture.md §2 rule 1, 6), and nothing acts twice.
 func TestPullAddsMemberWithOneQueueAdd(t *testing.T) {
 	a, b, toA, _ := pair(t)
 	a.clk.Advance(time.Second)
@@ -66,7 +66,7 @@ func TestPullAddsMemberWithOneQueueAdd(t *testing.T) {
 }
 
 // Conflicting changes made on both nodes end as the last writer's on both,
-// whichever node syncs first (DESIGN §3).
+// whichever node syncs first (architecture.md §1).
 func TestConflictLastWriterWins(t *testing.T) {
 	a, b, toA, toB := pair(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})

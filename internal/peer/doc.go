@@ -1,4 +1,4 @@
-// Package peer is queuesync's node-to-node API (DESIGN §5): the versioned
+// Package peer is queuesync's node-to-node API (architecture.md §3): the versioned
 // XML documents two nodes exchange, the validation every received value goes
 // through before it can reach AMI, the HMAC request signing, the
 // http.Handler that serves GET /queue/v1/health, GET /queue/v1/state and
@@ -10,4 +10,6 @@
 // AMI line. It does not apply changes, read the journal or talk to Asterisk:
 // the handler calls a Node, which the daemon implements. It never logs
 // secrets.
+//
+// See docs/architecture.md §3 and queuesync-peer-api(7).
 package peer

@@ -90,7 +90,7 @@ var routes = map[string]route{
 	PathChanges: {http.MethodPost, (*handler).serveChanges},
 }
 
-// NewHandler returns the http.Handler of the peer API (DESIGN §5). Every
+// NewHandler returns the http.Handler of the peer API (architecture.md §3). Every
 // request must be signed (see Sign) by a node named in Secrets. It panics if
 // Node is nil or Name is not a valid node name: both are programming errors.
 func NewHandler(opts HandlerOptions) http.Handler {

@@ -23,7 +23,7 @@ const (
 const signatureVersion = "v1="
 
 // MaxSkew is how far a request's timestamp may be from the receiver's clock
-// (DESIGN §5: requests more than 5 minutes off are refused).
+// (architecture.md §3: requests more than 5 minutes off are refused).
 const MaxSkew = 5 * time.Minute
 
 // Sign signs req as coming from node, with the secret shared with the peer

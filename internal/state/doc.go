@@ -8,4 +8,6 @@
 //
 // It does no I/O and imports nothing from the rest of the project: AMI, the
 // journal and the peer API convert to and from these types.
+//
+// See docs/architecture.md §1 (the model) and §2 (the rules).
 package state

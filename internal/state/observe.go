@@ -50,7 +50,7 @@ func (l *Live) Matches(r Register) bool {
 	return len(Plan(r, l).Actions) == 0
 }
 
-// Winner returns the register that holds by the conflict rule (DESIGN §3:
+// Winner returns the register that holds by the conflict rule (architecture.md §1:
 // last writer wins by stamp, then origin) and whether it is remote. On equal
 // versions local is kept.
 func Winner(local, remote Register) (Register, bool) {

@@ -19,7 +19,7 @@ type PlanResult struct {
 func (p PlanResult) Empty() bool { return len(p.Actions) == 0 && len(p.Reports) == 0 }
 
 // Plan returns the minimal AMI actions that move a member's live state have
-// (nil: not in the queue) to the register want (DESIGN §4 rules 2, 6, 7):
+// (nil: not in the queue) to the register want (architecture.md §2 rule 2, 6, 7):
 //
 //   - nothing when the target already holds (see Live.Matches);
 //   - a dynamic member is added with a single QueueAdd that carries its

@@ -55,7 +55,7 @@ func checkPlan(t *testing.T, w Register, h *Live) {
 	}
 }
 
-// checkShape checks the rules of DESIGN §4.6: no add-then-pause, and remove
+// checkShape checks the rules of architecture.md §2 rule 6: no add-then-pause, and remove
 // only for a tombstone or a changed name or state interface.
 func checkShape(t *testing.T, w Register, h *Live, p PlanResult) {
 	t.Helper()

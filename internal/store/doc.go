@@ -15,4 +15,6 @@
 // The package talks to PostgreSQL only. It must not talk to AMI or to peers,
 // and it holds no policy about what to apply: callers decide, the store
 // records.
+//
+// See docs/architecture.md §1 (journal and outbox).
 package store
