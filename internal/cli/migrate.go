@@ -2,9 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"github.com/queuesync/queuesync/internal/node"
 
 	"github.com/spf13/cobra"
+
+	"github.com/queuesync/queuesync/internal/node"
 )
 
 func newMigrateCmd(d *Deps) *cobra.Command {

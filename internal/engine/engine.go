@@ -95,8 +95,14 @@ func (e *Engine) Clock() *state.Clock { return e.opts.Clock }
 // time, its queues and members, and the journal, for queues (all when
 // empty). The caller must End the session.
 func (e *Engine) Begin(ctx context.Context, queues []string) (*Session, error) {
+	return e.locked(func() (*Session, error) { return e.begin(ctx, queues) })
+}
+
+// locked takes the engine's lock for the session begin returns; the lock
+// is released at once when begin fails, and by Session.End otherwise.
+func (e *Engine) locked(begin func() (*Session, error)) (*Session, error) {
 	e.mu.Lock()
-	s, err := e.begin(ctx, queues)
+	s, err := begin()
 	if err != nil {
 		e.mu.Unlock()
 		return nil, err

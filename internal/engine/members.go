@@ -27,13 +27,7 @@ func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error
 	if len(ms) > maxMemberQueries {
 		return e.Begin(ctx, queueNames(ms))
 	}
-	e.mu.Lock()
-	s, err := e.beginMembers(ctx, ms)
-	if err != nil {
-		e.mu.Unlock()
-		return nil, err
-	}
-	return s, nil
+	return e.locked(func() (*Session, error) { return e.beginMembers(ctx, ms) })
 }
 
 func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error) {

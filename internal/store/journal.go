@@ -212,30 +212,28 @@ func (s *Store) List(ctx context.Context, queues []string) ([]Entry, error) {
 	for _, q := range queues {
 		keys = append(keys, state.NewKey(q, "").Queue)
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
+	return s.queryEntries(ctx, "list journal", `SELECT `+entryColumns+` FROM attribute_state
 		WHERE class = $1 AND ($2::text[] IS NULL OR queue_key = ANY($2))
 		ORDER BY queue_key, iface_key`, s.class, keys)
-	if err != nil {
-		return nil, fmt.Errorf("list journal: %w", err)
-	}
-	es, err := collectEntries(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list journal: %w", err)
-	}
-	return es, nil
 }
 
 // ListPending returns the entries whose pending flag is set, in sequence
 // order.
 func (s *Store) ListPending(ctx context.Context) ([]Entry, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
+	return s.queryEntries(ctx, "list pending", `SELECT `+entryColumns+` FROM attribute_state
 		WHERE class = $1 AND pending ORDER BY seq`, s.class)
+}
+
+// queryEntries runs a query of entryColumns and collects its rows; what
+// names the operation in errors.
+func (s *Store) queryEntries(ctx context.Context, what, sql string, args ...any) ([]Entry, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list pending: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	es, err := collectEntries(rows)
 	if err != nil {
-		return nil, fmt.Errorf("list pending: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return es, nil
 }

@@ -106,33 +106,25 @@ func DecodeQueueMember(m Message) QueueMember {
 // DecodeQueueParams reads a QueueParams list item. Every field is optional.
 func DecodeQueueParams(m Message) QueueParams {
 	var p QueueParams
+	ints := map[string]*int{
+		"max": &p.Max, "calls": &p.Calls, "holdtime": &p.Holdtime, "talktime": &p.TalkTime,
+		"completed": &p.Completed, "abandoned": &p.Abandoned, "servicelevel": &p.ServiceLevel, "weight": &p.Weight,
+	}
 	for _, h := range m.Headers {
 		var buf [16]byte
 		k, ok := lowerKey(&buf, h.Key)
 		if !ok {
 			continue
 		}
-		switch string(k) {
+		switch key := string(k); key {
 		case "queue":
 			p.Queue = h.Value
 		case "strategy":
 			p.Strategy = h.Value
-		case "max":
-			p.Max = atoi(h.Value)
-		case "calls":
-			p.Calls = atoi(h.Value)
-		case "holdtime":
-			p.Holdtime = atoi(h.Value)
-		case "talktime":
-			p.TalkTime = atoi(h.Value)
-		case "completed":
-			p.Completed = atoi(h.Value)
-		case "abandoned":
-			p.Abandoned = atoi(h.Value)
-		case "servicelevel":
-			p.ServiceLevel = atoi(h.Value)
-		case "weight":
-			p.Weight = atoi(h.Value)
+		default:
+			if n, ok := ints[key]; ok {
+				*n = atoi(h.Value)
+			}
 		}
 	}
 	return p

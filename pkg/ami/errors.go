@@ -73,31 +73,32 @@ func (e *ResponseError) Unwrap() error {
 	return sentinelFor(e.Message)
 }
 
-// sentinelFor maps Asterisk's error texts to sentinels. The texts come from
-// app_queue.c and manager.c of Asterisk 22 (see NOTES.md).
+// sentinels maps Asterisk's error texts to sentinels, by the text's end
+// (or, where marked, its start). The texts come from app_queue.c and
+// manager.c of Asterisk 22 (see NOTES.md).
+var sentinels = []struct {
+	text   string
+	prefix bool
+	err    error
+}{
+	{text: "Authentication failed", err: ErrAuth},
+	{text: "Permission denied", err: ErrPermission},
+	{text: "Already there", err: ErrAlreadyThere},
+	{text: "Not there", err: ErrNotThere},
+	{text: "No such queue", err: ErrNoSuchQueue},
+	{text: "Member not dynamic", err: ErrNotDynamic},
+	{text: "Interface not found", err: ErrInterfaceNotFound},
+	{text: "Invalid interface, queuename", prefix: true, err: ErrInvalid},
+	{text: "Invalid/unknown command", prefix: true, err: ErrUnknownAction},
+}
+
+// sentinelFor returns the sentinel for an error message, or nil.
 func sentinelFor(msg string) error {
 	msg = strings.TrimSpace(msg)
-	switch {
-	case msg == "":
-		return nil
-	case strings.HasSuffix(msg, "Authentication failed"):
-		return ErrAuth
-	case strings.HasSuffix(msg, "Permission denied"):
-		return ErrPermission
-	case strings.HasSuffix(msg, "Already there"):
-		return ErrAlreadyThere
-	case strings.HasSuffix(msg, "Not there"):
-		return ErrNotThere
-	case strings.HasSuffix(msg, "No such queue"):
-		return ErrNoSuchQueue
-	case strings.HasSuffix(msg, "Member not dynamic"):
-		return ErrNotDynamic
-	case strings.HasSuffix(msg, "Interface not found"):
-		return ErrInterfaceNotFound
-	case strings.HasPrefix(msg, "Invalid interface, queuename"):
-		return ErrInvalid
-	case strings.HasPrefix(msg, "Invalid/unknown command"):
-		return ErrUnknownAction
+	for _, s := range sentinels {
+		if msg != "" && (s.prefix && strings.HasPrefix(msg, s.text) || !s.prefix && strings.HasSuffix(msg, s.text)) {
+			return s.err
+		}
 	}
 	return nil
 }

@@ -117,22 +117,23 @@ func (c *Client) QueuePause(ctx context.Context, queue, iface string, paused boo
 // queue the interface is in. Known error: ErrInvalid (unknown interface or
 // queue, or a negative penalty).
 func (c *Client) QueuePenalty(ctx context.Context, queue, iface string, penalty int) error {
-	h := []Header{{Key: "Interface", Value: iface}, {Key: "Penalty", Value: strconv.Itoa(penalty)}}
-	if queue != "" {
-		h = append(h, Header{Key: "Queue", Value: queue})
-	}
-	_, err := c.Do(ctx, Action{Name: "QueuePenalty", Headers: h})
-	return err
+	return c.memberSetting(ctx, "QueuePenalty", queue, iface, Header{Key: "Penalty", Value: strconv.Itoa(penalty)})
 }
 
 // QueueMemberRingInUse sets whether a member may be rung while in use; an
 // empty queue applies it to every queue the interface is in. Asterisk emits
 // QueueMemberRinginuse. Known error: ErrInvalid.
 func (c *Client) QueueMemberRingInUse(ctx context.Context, queue, iface string, ringinuse bool) error {
-	h := []Header{{Key: "Interface", Value: iface}, {Key: "RingInUse", Value: strconv.FormatBool(ringinuse)}}
+	return c.memberSetting(ctx, "QueueMemberRingInUse", queue, iface, Header{Key: "RingInUse", Value: strconv.FormatBool(ringinuse)})
+}
+
+// memberSetting sends action, which sets one setting of a member, in
+// queue or (queue empty) in every queue the interface is in.
+func (c *Client) memberSetting(ctx context.Context, action, queue, iface string, setting Header) error {
+	h := []Header{{Key: "Interface", Value: iface}, setting}
 	if queue != "" {
 		h = append(h, Header{Key: "Queue", Value: queue})
 	}
-	_, err := c.Do(ctx, Action{Name: "QueueMemberRingInUse", Headers: h})
+	_, err := c.Do(ctx, Action{Name: action, Headers: h})
 	return err
 }
