@@ -44,6 +44,10 @@ type Config struct {
 	TombstoneTTL time.Duration `yaml:"tombstone_ttl"`
 	// ShutdownTimeout bounds the daemon's drain on stop (default 10s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LocalPauseReasons are pause reasons that stay on this node (e.g.
+	// Asterisk's automatic "Auto-Pause"): such a pause is neither
+	// replicated nor undone. Empty by default: every pause is replicated.
+	LocalPauseReasons []string `yaml:"local_pause_reasons,omitempty"`
 }
 
 // AMI is the connection to the local Asterisk manager interface.

@@ -26,6 +26,8 @@ var (
 	ErrBadDuration = errors.New("is not a positive duration")
 	// ErrBadQueues: a peer's queues list is empty or holds a bad name.
 	ErrBadQueues = errors.New("is not a valid queue list")
+	// ErrBadReason: a pause reason Asterisk cannot hold.
+	ErrBadReason = errors.New("is not a pause reason Asterisk can hold")
 	// ErrFileMissing: a referenced file does not exist.
 	ErrFileMissing = errors.New("does not exist")
 	// ErrFileUnreadable: a referenced file cannot be read.

@@ -45,6 +45,7 @@ func (c Config) Validate() error {
 	v.duration("max_clock_skew", c.MaxClockSkew)
 	v.duration("tombstone_ttl", c.TombstoneTTL)
 	v.duration("shutdown_timeout", c.ShutdownTimeout)
+	v.pauseReasons(c.LocalPauseReasons)
 	return errors.Join(v.errs...)
 }
 

@@ -8,18 +8,36 @@ import (
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
-// ringinuseCache remembers each member's ringinuse from AMI events, the
-// only place Asterisk reports it (QueueStatus lists leave it out).
+// ringinuseCache remembers what AMI events taught of ringinuse, which
+// QueueStatus lists leave out: each member's value, and each queue's
+// default (a dynamic member is added with its queue's setting, so
+// QueueMemberAdded shows it). It is the engine's RinginuseSource.
 type ringinuseCache struct {
-	mu sync.Mutex
-	m  map[state.Key]bool
+	mu       sync.Mutex
+	m        map[state.Key]learnt
+	defaults map[string]bool // lower-cased queue -> default
+	// reloaded: app_queue was reloaded since the last connect, which put
+	// every member not heard of since back to its queue's default.
+	reloaded bool
 }
 
-func newRinginuseCache() *ringinuseCache { return &ringinuseCache{m: map[state.Key]bool{}} }
+// learnt is a member's ringinuse as events told it. A member's first event,
+// QueueMemberAdded, shows its queue's default, not a choice: that value is
+// assumed, so that the effects of queuesync's own add-then-set (an added
+// event still on its way when the member is read) are never taken for a
+// local change.
+type learnt struct {
+	v, assumed bool
+}
+
+func newRinginuseCache() *ringinuseCache {
+	return &ringinuseCache{m: map[state.Key]learnt{}, defaults: map[string]bool{}}
+}
 
 // learn records what a QueueMember* event says.
 func (c *ringinuseCache) learn(ev ami.Message) {
-	if !strings.HasPrefix(ev.Event(), "QueueMember") {
+	name := ev.Event()
+	if !strings.HasPrefix(name, "QueueMember") {
 		return
 	}
 	m := ami.DecodeQueueMember(ev)
@@ -27,27 +45,72 @@ func (c *ringinuseCache) learn(ev ami.Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case ev.Event() == "QueueMemberRemoved":
+	case name == "QueueMemberRemoved":
 		delete(c.m, k)
-	case m.Ringinuse != nil:
-		c.m[k] = *m.Ringinuse
+	case m.Ringinuse == nil:
+	case name == "QueueMemberAdded":
+		if m.Membership != string(state.Static) {
+			c.defaults[k.Queue] = *m.Ringinuse
+		}
+		c.m[k] = learnt{v: *m.Ringinuse, assumed: true}
+	default:
+		c.m[k] = learnt{v: *m.Ringinuse}
 	}
 }
 
-// get returns the member's ringinuse, nil when no event told it.
-func (c *ringinuseCache) get(k state.Key) *bool {
+// Member returns the member's ringinuse: as an event told it, else after a
+// reload its queue's default (assumed), else unknown.
+func (c *ringinuseCache) Member(k state.Key) (*bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	if !ok {
-		return nil
+	if l, ok := c.m[k]; ok {
+		return state.Bool(l.v), l.assumed
 	}
-	return &v
+	if c.reloaded {
+		return state.Bool(c.queueDefault(k.Queue)), true
+	}
+	return nil, false
 }
 
-// forget drops everything learnt.
+// QueueDefault returns the queue's default ringinuse, yes (Asterisk's
+// default) until an event showed another.
+func (c *ringinuseCache) QueueDefault(queue string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queueDefault(strings.ToLower(queue))
+}
+
+func (c *ringinuseCache) queueDefault(lowerQueue string) bool {
+	if v, ok := c.defaults[lowerQueue]; ok {
+		return v
+	}
+	return true
+}
+
+// reload records an app_queue reload: every member is back at its queue's
+// default.
+func (c *ringinuseCache) reload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+	c.reloaded = true
+}
+
+// forget drops what members' events taught (a new connection: Asterisk may
+// have restarted); queue defaults are kept, they come from queues.conf.
 func (c *ringinuseCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
+	c.reloaded = false
+}
+
+// isQueueReload reports whether ev announces a reload of app_queue (Event:
+// Reload, which needs read=system; `queue reload members` sends nothing).
+func isQueueReload(ev ami.Message) bool {
+	if ev.Event() != "Reload" {
+		return false
+	}
+	mod, _ := ev.Lookup("Module")
+	return mod == "" || strings.HasPrefix(strings.ToLower(mod), "app_queue")
 }

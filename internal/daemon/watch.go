@@ -73,6 +73,9 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
 			full = "event queue overflow"
 		case name == "FullyBooted":
 			full = "FullyBooted"
+		case isQueueReload(ev.Message):
+			d.ringuse.reload() // every member's ringinuse is its queue's default now
+			full = "app_queue reload"
 		case ami.IsMemberEvent(name):
 			d.metrics.events.WithLabelValues(name).Inc()
 			m := ami.DecodeQueueMember(ev.Message)

@@ -46,10 +46,22 @@ type Options struct {
 	Log     *slog.Logger // optional
 	DryRun  bool         // decide everything, change nothing
 	Workers int          // AMI actions in flight at once (default 32)
-	// Ringinuse, when set, tells a member's ringinuse as last seen in an AMI
-	// event: QueueStatus does not report it. Nil means unknown.
-	Ringinuse func(state.Key) *bool
-	Now       func() time.Time
+	// Ringinuse, when set, tells what AMI events taught of ringinuse, which
+	// QueueStatus does not report. Nil: always unknown.
+	Ringinuse RinginuseSource
+	// LocalPauseReasons are pause reasons that stay on this node: such a
+	// pause is neither journalled nor propagated, nor undone.
+	LocalPauseReasons []string
+	Now               func() time.Time
+}
+
+// RinginuseSource tells what AMI events taught of ringinuse.
+type RinginuseSource interface {
+	// Member returns a member's ringinuse (nil: unknown) and whether it is
+	// assumed: the queue's default after a reload Asterisk announced.
+	Member(k state.Key) (v *bool, assumed bool)
+	// QueueDefault returns a queue's default ringinuse (yes when unknown).
+	QueueDefault(queue string) bool
 }
 
 // Engine reconciles one node. It is safe for concurrent use: sessions are

@@ -23,7 +23,7 @@ func (e *Engine) do(ctx context.Context, a state.Action) error {
 	case state.ActAdd:
 		return e.opts.AMI.QueueAdd(ctx, ami.QueueAddRequest{
 			Queue: a.Queue, Interface: a.Interface, MemberName: a.MemberName,
-			StateInterface: a.StateInterface, Penalty: a.Penalty, Paused: a.Paused, Reason: a.Reason,
+			StateInterface: a.StateInterface, Penalty: a.Penalty, Paused: a.Paused, Reason: a.Reason, Wrapuptime: a.Wrapuptime,
 		})
 	case state.ActRemove:
 		return e.opts.AMI.QueueRemove(ctx, a.Queue, a.Interface)

@@ -154,6 +154,16 @@ func (n *node) add(m member) {
 	}
 }
 
+// addWith adds m with its own wrap-up time, as an agent logging in would.
+func (n *node) addWith(m member, wrapuptime int) {
+	n.t.Helper()
+	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+		MemberName: m.Name, Penalty: m.Penalty, Wrapuptime: &wrapuptime})
+	if err != nil {
+		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
+	}
+}
+
 func (n *node) remove(queue, iface string) {
 	n.t.Helper()
 	if err := n.opClient().QueueRemove(ctxFor(n.t), queue, iface); err != nil {

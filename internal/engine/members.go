@@ -109,6 +109,8 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 			continue
 		case ok && live.Matches(en.Register) && !learnedRinginuse(en.Register, live):
 			continue
+		case ok && owed(en.Register, live):
+			continue // not news: the next reconcile puts it right
 		case !ok && live == nil:
 			continue
 		}
@@ -125,7 +127,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 // learnedRinginuse reports whether live shows a ringinuse the register does
 // not hold: a register without one means the default (yes).
 func learnedRinginuse(r state.Register, live *state.Live) bool {
-	if live == nil || live.Ringinuse == nil {
+	if live == nil || live.Ringinuse == nil || live.RinginuseAssumed {
 		return false
 	}
 	if r.Ringinuse == nil {

@@ -138,6 +138,9 @@ func (a *recAMI) CoreStatus(ctx context.Context) (ami.CoreStatus, error) {
 
 func (a *recAMI) QueueAdd(ctx context.Context, r ami.QueueAddRequest) error {
 	d := fmt.Sprintf("name=%s si=%s penalty=%d paused=%t reason=%s", r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.Reason)
+	if r.Wrapuptime != nil {
+		d += fmt.Sprintf(" wrapuptime=%d", *r.Wrapuptime)
+	}
 	cl, err := a.act(ctx, call{"QueueAdd", r.Queue, r.Interface, d})
 	if err != nil {
 		return err

@@ -29,6 +29,9 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 		s.view.Startup = last
 	}
 	restarted := s.view.Startup.IsZero() || !s.view.Startup.Equal(last)
+	if restarted {
+		s.e.assumeDefaultRinginuse(s.view)
+	}
 	var steps []*step
 	for _, k := range s.keys() {
 		if st := s.reconcileKey(k, restarted); st != nil {
@@ -85,16 +88,37 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		return s.observe(nil, live, k)
 	}
 	reg := en.Register
-	if live.Matches(reg) {
+	if plan := state.Plan(reg, live); len(plan.Actions) == 0 && len(plan.Deferred) == 0 {
 		if !en.Pending {
 			return nil
 		}
 		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
 	}
-	if en.Pending || (restarted && s.erasedByRestart(reg, live)) {
+	if en.Pending || (restarted && s.erasedByRestart(reg, live)) || owed(reg, live) {
 		return s.restore(en)
 	}
 	return s.observe(&reg, live, k)
+}
+
+// owed reports whether live differs from reg only in what queuesync still
+// owes Asterisk, which is never a local change (architecture.md §2 rules 7
+// and 8): a ringinuse that Asterisk put back to the queue's default at a
+// restart or reload, or a wrap-up time not yet set because the member was
+// on a call (a member re-added since reg, with a login after it, changed
+// its wrap-up time here: that is a local change).
+func owed(reg state.Register, live *state.Live) bool {
+	if live == nil || !reg.Present {
+		return false
+	}
+	l := *live
+	if l.RinginuseAssumed {
+		l.Ringinuse = reg.Ringinuse
+	}
+	if l.LoginTime == 0 || l.LoginTime*1000 <= reg.Stamp.Wall {
+		l.Wrapuptime = reg.Wrapuptime
+	}
+	plan := state.Plan(reg, &l)
+	return len(plan.Actions) == 0 && len(plan.Deferred) == 0
 }
 
 // erasedByRestart reports whether the restart of Asterisk explains the
@@ -139,8 +163,8 @@ func (s *Session) restore(en store.Entry) *step {
 	reg := en.Register
 	plan := state.Plan(reg, s.view.Members[reg.Key()])
 	out := s.outcome(reg, Restored)
-	out.Actions, out.Reports = plan.Actions, plan.Reports
-	if len(plan.Actions) == 0 && len(plan.Reports) > 0 {
+	out.Actions, out.Reports = plan.Actions, append(plan.Reports, plan.Deferred...)
+	if len(plan.Actions) == 0 && len(out.Reports) > 0 {
 		out.Result = Reported
 	}
 	return &step{out: out, target: reg, settle: en.Pending}

@@ -172,10 +172,13 @@ func (s *Session) setLive(r state.Register) {
 	l := state.Live{
 		Queue: r.Queue, Interface: r.Interface, MemberName: r.MemberName,
 		StateInterface: r.StateInterface, Membership: r.Membership, Penalty: r.Penalty,
-		Paused: r.Paused, PausedReason: r.PausedReason, Ringinuse: r.Ringinuse,
+		Paused: r.Paused, PausedReason: r.PausedReason, Ringinuse: r.Ringinuse, Wrapuptime: r.Wrapuptime,
 	}
 	if old := s.view.Members[k]; old != nil {
-		l.LastPause, l.LoginTime = old.LastPause, old.LoginTime
+		l.LastPause, l.LoginTime, l.InCall = old.LastPause, old.LoginTime, old.InCall
+		if l.Wrapuptime == nil {
+			l.Wrapuptime = old.Wrapuptime
+		}
 		if l.Ringinuse == nil {
 			l.Ringinuse = old.Ringinuse
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,6 +87,8 @@ func LiveFromAMI(m ami.QueueMember) state.Live {
 		Paused:         m.Paused,
 		PausedReason:   m.PausedReason,
 		Ringinuse:      m.Ringinuse,
+		Wrapuptime:     m.Wrapuptime,
+		InCall:         m.InCall,
 		LastPause:      m.LastPause,
 		LoginTime:      m.LoginTime,
 	}
@@ -161,11 +164,38 @@ func estimateStartup(ms []ami.QueueMember) time.Time {
 	return time.Unix(first, 0)
 }
 
-// live converts m, filling in the ringinuse QueueStatus leaves out.
+// live converts m, filling in the ringinuse QueueStatus leaves out. A pause
+// whose reason stays local (local_pause_reasons) is not shown: to the rest
+// of queuesync the member is unpaused, so the pause is neither journalled
+// nor undone.
 func (e *Engine) live(k state.Key, m ami.QueueMember) *state.Live {
 	l := LiveFromAMI(m)
 	if l.Ringinuse == nil && e.opts.Ringinuse != nil {
-		l.Ringinuse = e.opts.Ringinuse(k)
+		l.Ringinuse, l.RinginuseAssumed = e.opts.Ringinuse.Member(k)
+	}
+	if l.Paused && slices.Contains(e.opts.LocalPauseReasons, l.PausedReason) {
+		l.Paused, l.PausedReason = false, ""
 	}
 	return &l
+}
+
+// assumeDefaultRinginuse sets every live member whose ringinuse is unknown
+// to its queue's default: Asterisk restarted, and a restart (persisted
+// members included) gives every member the queue's setting (architecture.md
+// §2 rule 8).
+func (e *Engine) assumeDefaultRinginuse(v *View) {
+	for _, l := range v.Members {
+		if l.Ringinuse == nil {
+			l.Ringinuse, l.RinginuseAssumed = state.Bool(e.queueRinginuse(l.Queue)), true
+		}
+	}
+}
+
+// queueRinginuse is a queue's default ringinuse: as last seen in an event
+// of a member added with the queue's setting, else Asterisk's default, yes.
+func (e *Engine) queueRinginuse(queue string) bool {
+	if e.opts.Ringinuse == nil {
+		return true
+	}
+	return e.opts.Ringinuse.QueueDefault(queue)
 }

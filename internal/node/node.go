@@ -17,8 +17,10 @@ import (
 
 // AMI event masks for Options.Events.
 const (
-	EventsOff   = "off"   // the one-shot commands: actions only
-	EventsAgent = "agent" // the daemon: QueueMember* and FullyBooted
+	EventsOff = "off" // the one-shot commands: actions only
+	// EventsAgent is the daemon's mask: QueueMember* (class agent), and
+	// FullyBooted and Reload (class system) where the user may read them.
+	EventsAgent = "agent,system"
 )
 
 // Options tune the assembly.
@@ -129,12 +131,11 @@ func New(cfg config.Config, o Options) *Node {
 }
 
 // NewEngine returns an engine over the node's link, journal and clock.
-// ringinuse tells a member's ringinuse as last seen in an AMI event (nil:
-// unknown).
-func (n *Node) NewEngine(dryRun bool, ringinuse func(state.Key) *bool) *engine.Engine {
+// ringinuse tells what AMI events taught of ringinuse (nil: nothing).
+func (n *Node) NewEngine(dryRun bool, ringinuse engine.RinginuseSource) *engine.Engine {
 	return engine.New(engine.Options{
 		Node: n.Config.Node, AMI: n.AMI, Journal: n.Journal, Clock: n.Clock, Log: n.opts.Log,
-		Now: n.opts.Now, DryRun: dryRun, Ringinuse: ringinuse,
+		Now: n.opts.Now, DryRun: dryRun, Ringinuse: ringinuse, LocalPauseReasons: n.Config.LocalPauseReasons,
 	})
 }
 

@@ -7,7 +7,7 @@ import "strconv"
 // value that does not apply (no register, a tombstone, the reason of an
 // unpaused member, an unknown ringinuse).
 type FieldDiff struct {
-	Field  string // present, name, state-interface, membership, penalty, paused, reason, ringinuse
+	Field  string // present, name, state-interface, membership, penalty, paused, reason, ringinuse, wrap-up
 	Local  string
 	Peer   string
 	Winner string
@@ -26,6 +26,7 @@ var fieldOrder = []struct {
 	{"paused", func(r *Register) string { return yesNo(r.Paused) }},
 	{"reason", renderReason},
 	{"ringinuse", renderRinginuse},
+	{"wrap-up", renderWrapuptime},
 }
 
 // DiffFields returns one row per field in which local and peer differ (nil:
@@ -37,7 +38,7 @@ func DiffFields(local, peer, winner *Register) []FieldDiff {
 	var rows []FieldDiff
 	for _, f := range fieldOrder {
 		l, p := render(local, f.name, f.render), render(peer, f.name, f.render)
-		if l == p || (f.name == "ringinuse" && (l == "-" || p == "-")) {
+		if l == p || ((f.name == "ringinuse" || f.name == "wrap-up") && (l == "-" || p == "-")) {
 			continue
 		}
 		rows = append(rows, FieldDiff{Field: f.name, Local: l, Peer: p, Winner: render(winner, f.name, f.render)})
@@ -72,4 +73,11 @@ func renderRinginuse(r *Register) string {
 		return "-"
 	}
 	return yesNo(*r.Ringinuse)
+}
+
+func renderWrapuptime(r *Register) string {
+	if r.Wrapuptime == nil {
+		return "-"
+	}
+	return strconv.Itoa(*r.Wrapuptime) + "s"
 }

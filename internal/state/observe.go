@@ -24,6 +24,9 @@ func (l *Live) Register(stamp Stamp, origin string) Register {
 	if l.Ringinuse != nil {
 		r.Ringinuse = Bool(*l.Ringinuse)
 	}
+	if l.Wrapuptime != nil {
+		r.Wrapuptime = Seconds(*l.Wrapuptime)
+	}
 	return r
 }
 

@@ -15,8 +15,14 @@ type Live struct {
 	Paused         bool
 	PausedReason   string
 	Ringinuse      *bool // nil when not reported (QueueStatus lists omit it)
-	LastPause      int64 // Unix seconds, 0 = never or not reported
-	LoginTime      int64 // Unix seconds, 0 = not reported
+	// RinginuseAssumed says that Ringinuse was not reported but is the
+	// queue's default, which Asterisk put back at a restart or reload: a
+	// difference in it is Asterisk forgetting, never a local change.
+	RinginuseAssumed bool
+	Wrapuptime       *int  // nil when not reported (before Asterisk 13)
+	InCall           bool  // the member is on a call
+	LastPause        int64 // Unix seconds, 0 = never or not reported
+	LoginTime        int64 // Unix seconds, 0 = not reported
 }
 
 // ActionKind names an AMI action the planner can ask for.
@@ -43,6 +49,8 @@ type Action struct {
 	Paused         bool
 	Reason         string
 	Ringinuse      bool
+	Wrapuptime     *int   // QueueAdd: the member's own wrap-up time (nil: the queue's)
+	Readd          string // set on both halves of a remove+add: what it changes ("wrap-up time")
 	Why            string
 }
 
@@ -55,6 +63,9 @@ func (a Action) String() string {
 		s += fmt.Sprintf(" name=%q state-interface=%q penalty=%d paused=%t", a.MemberName, a.StateInterface, a.Penalty, a.Paused)
 		if a.Paused {
 			s += fmt.Sprintf(" reason=%q", a.Reason)
+		}
+		if a.Wrapuptime != nil {
+			s += fmt.Sprintf(" wrapuptime=%d", *a.Wrapuptime)
 		}
 	case ActPause:
 		s += fmt.Sprintf(" paused=%t reason=%q", a.Paused, a.Reason)

@@ -12,6 +12,10 @@ import (
 type PlanResult struct {
 	Actions []Action
 	Reports []string
+	// Deferred are differences that can be fixed only later: a wrap-up
+	// time, fixed by remove+add, while the member is on a call. The
+	// register stays to be applied, and the next pass tries again.
+	Deferred []string
 }
 
 // Empty reports whether the plan has neither actions nor reports, that is
@@ -29,6 +33,9 @@ func (p PlanResult) Empty() bool { return len(p.Actions) == 0 && len(p.Reports) 
 //     the actions' Why says; a pause or a penalty never is;
 //   - a pause is fixed with QueuePause (Queue always set), a penalty with
 //     QueuePenalty, ringinuse with QueueMemberRingInUse when both sides know it;
+//   - a wrap-up time (known on both sides) is set only by QueueAdd: a
+//     difference is fixed by remove+add while the member is not on a call,
+//     and Deferred while it is;
 //   - static and realtime members are never added, removed or renamed: the
 //     difference goes to Reports.
 //
@@ -88,6 +95,7 @@ func (p *planner) addAction() Action {
 		StateInterface: p.want.StateInterface,
 		Penalty:        p.want.Penalty,
 		Paused:         p.want.Paused,
+		Wrapuptime:     p.want.Wrapuptime,
 	}
 	if p.want.Paused {
 		a.Reason = p.want.PausedReason
@@ -96,13 +104,17 @@ func (p *planner) addAction() Action {
 }
 
 func (p *planner) update() {
-	if what, detail := p.identityChange(); what != "" {
-		if canAddRemove(p.have.Membership) {
-			p.readd(what + " changed: remove+add (" + detail + ")")
-			return
-		}
+	what, detail := p.identityChange()
+	if what != "" && canAddRemove(p.have.Membership) {
+		p.readd(what, what+" changed: remove+add ("+detail+")")
+		return
+	}
+	if what != "" {
 		p.report("%s member %s of queue %s: %s (%s) cannot be changed over AMI; change it in %s",
 			p.have.Membership, p.iface(), p.queue(), what, detail, configPlace(p.have.Membership))
+	}
+	if p.wrapuptime() {
+		return
 	}
 	pause, pausing := p.pauseAction()
 	if pausing {
@@ -131,10 +143,35 @@ func (p *planner) identityChange() (what, detail string) {
 	return strings.Join(whats, " and "), strings.Join(details, "; ")
 }
 
-// readd replaces a dynamic member by remove+add, keeping its ringinuse.
-func (p *planner) readd(why string) {
-	p.act(Action{Kind: ActRemove}, why)
-	p.act(p.addAction(), why)
+// wrapuptime handles a wrap-up time difference; it reports whether the
+// member is re-added, which sets everything else too.
+func (p *planner) wrapuptime() bool {
+	w, h := p.want.Wrapuptime, p.have.Wrapuptime
+	if w == nil || h == nil || *w == *h {
+		return false
+	}
+	detail := strconv.Itoa(*h) + "s → " + strconv.Itoa(*w) + "s"
+	switch {
+	case !canAddRemove(p.have.Membership):
+		p.report("%s member %s of queue %s: wrap-up time (%s) cannot be changed over AMI; change it in %s",
+			p.have.Membership, p.iface(), p.queue(), detail, configPlace(p.have.Membership))
+	case p.have.InCall:
+		p.out.Deferred = append(p.out.Deferred, fmt.Sprintf(
+			"wrap-up time of %s in queue %s (%s): on a call, fixed by remove+add on a later pass", p.iface(), p.queue(), detail))
+	default:
+		p.readd("wrap-up time", "wrap-up time changed: remove+add ("+detail+")")
+		return true
+	}
+	return false
+}
+
+// readd replaces a dynamic member by remove+add, keeping its ringinuse;
+// what names what the remove+add changes.
+func (p *planner) readd(what, why string) {
+	p.act(Action{Kind: ActRemove, Readd: what}, why)
+	add := p.addAction()
+	add.Readd = what
+	p.act(add, why)
 	r := p.want.Ringinuse
 	if r == nil {
 		r = p.have.Ringinuse

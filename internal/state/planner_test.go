@@ -74,6 +74,16 @@ var planTests = []struct {
 	{"rename-realtime", reg(func(r *Register) { r.MemberName = "Alicia" }), live(func(l *Live) { l.Membership = Realtime })},
 	{"static-penalty", reg(func(r *Register) { r.Membership, r.Penalty = Static, 4 }),
 		live(func(l *Live) { l.Membership = Static })},
+	{"add-wrapuptime", reg(func(r *Register) { r.Wrapuptime = Seconds(45) }), nil},
+	{"wrapuptime-change", reg(func(r *Register) { r.Wrapuptime, r.Paused, r.PausedReason = Seconds(45), true, "lunch" }),
+		live(func(l *Live) { l.Wrapuptime, l.Ringinuse = Seconds(0), Bool(false) })},
+	{"wrapuptime-change-in-call", reg(func(r *Register) { r.Wrapuptime, r.Penalty = Seconds(45), 2 }),
+		live(func(l *Live) { l.Wrapuptime, l.InCall = Seconds(0), true })},
+	{"wrapuptime-static", reg(func(r *Register) { r.Wrapuptime, r.Membership = Seconds(45), Static }),
+		live(func(l *Live) { l.Wrapuptime, l.Membership = Seconds(0), Static })},
+	{"wrapuptime-unknown", reg(func(r *Register) { r.Wrapuptime = Seconds(45) }), live()},
+	{"ringinuse-assumed-default", reg(func(r *Register) { r.Ringinuse = Bool(false) }),
+		live(func(l *Live) { l.Ringinuse, l.RinginuseAssumed = Bool(true), true })},
 	{"spelling-from-register", reg(func(r *Register) { r.Queue, r.Interface, r.Penalty = "Support", "pjsip/1001", 1 }),
 		live(func(l *Live) { l.StateInterface = "pjsip/1001" })},
 }
@@ -134,6 +144,12 @@ func renderPlan(want Register, have *Live, p PlanResult) string {
 	for _, r := range p.Reports {
 		fmt.Fprintf(&b, "  %s\n", r)
 	}
+	if len(p.Deferred) > 0 {
+		b.WriteString("deferred:\n")
+		for _, r := range p.Deferred {
+			fmt.Fprintf(&b, "  %s\n", r)
+		}
+	}
 	return b.String()
 }
 
@@ -142,15 +158,33 @@ func renderRegister(r Register) string {
 		return fmt.Sprintf("tombstone queue=%q interface=%q", r.Queue, r.Interface)
 	}
 	return fmt.Sprintf("queue=%q interface=%q membership=%s name=%q state-interface=%q penalty=%d paused=%t reason=%q ringinuse=%s",
-		r.Queue, r.Interface, r.Membership, r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.PausedReason, renderBoolPtr(r.Ringinuse))
+		r.Queue, r.Interface, r.Membership, r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.PausedReason, renderBoolPtr(r.Ringinuse)) +
+		renderSeconds(r.Wrapuptime)
+}
+
+// renderSeconds renders a known wrap-up time (unknown ones are left out,
+// so that plans without wrap-up times read as before).
+func renderSeconds(n *int) string {
+	if n == nil {
+		return ""
+	}
+	return fmt.Sprintf(" wrapuptime=%d", *n)
 }
 
 func renderLive(l *Live) string {
 	if l == nil {
 		return "absent"
 	}
-	return fmt.Sprintf("queue=%q interface=%q membership=%s name=%q state-interface=%q penalty=%d paused=%t reason=%q ringinuse=%s",
-		l.Queue, l.Interface, l.Membership, l.MemberName, l.StateInterface, l.Penalty, l.Paused, l.PausedReason, renderBoolPtr(l.Ringinuse))
+	s := fmt.Sprintf("queue=%q interface=%q membership=%s name=%q state-interface=%q penalty=%d paused=%t reason=%q ringinuse=%s",
+		l.Queue, l.Interface, l.Membership, l.MemberName, l.StateInterface, l.Penalty, l.Paused, l.PausedReason, renderBoolPtr(l.Ringinuse)) +
+		renderSeconds(l.Wrapuptime)
+	if l.RinginuseAssumed {
+		s += " (ringinuse assumed)"
+	}
+	if l.InCall {
+		s += " in-call"
+	}
+	return s
 }
 
 func renderBoolPtr(b *bool) string {

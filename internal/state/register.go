@@ -47,6 +47,7 @@ type Register struct {
 	Paused         bool
 	PausedReason   string
 	Ringinuse      *bool // nil when unknown (QueueStatus does not report it)
+	Wrapuptime     *int  // the member's own wrap-up time in seconds; nil when unknown
 	Membership     Membership
 	Stamp          Stamp
 	Origin         string // the node whose change produced this version
@@ -64,7 +65,7 @@ func (r Register) Newer(o Register) bool { return r.Version().After(o.Version())
 
 // SameState reports whether r and o describe the same member state, ignoring
 // the version. The paused reason counts only while the member is paused, and
-// ringinuse only when both sides know it.
+// ringinuse and wrap-up time only when both sides know them.
 func (r Register) SameState(o Register) bool {
 	if r.Present != o.Present {
 		return false
@@ -82,8 +83,11 @@ func (r Register) SameState(o Register) bool {
 	if r.Ringinuse != nil && o.Ringinuse != nil && *r.Ringinuse != *o.Ringinuse {
 		return false
 	}
-	return true
+	return !knownDiffer(r.Wrapuptime, o.Wrapuptime)
 }
+
+// knownDiffer reports whether a and b are both known and differ.
+func knownDiffer[T comparable](a, b *T) bool { return a != nil && b != nil && *a != *b }
 
 // Version is the (stamp, origin) pair that orders registers of one key.
 type Version struct {
@@ -101,3 +105,6 @@ func (v Version) After(o Version) bool {
 
 // Bool returns a pointer to b, for Register.Ringinuse.
 func Bool(b bool) *bool { return &b }
+
+// Seconds returns a pointer to n, for Register.Wrapuptime.
+func Seconds(n int) *int { return &n }

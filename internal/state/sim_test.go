@@ -32,7 +32,7 @@ func simulateOne(cur *Live, a Action, queueRinginuse bool) (*Live, error) {
 		}
 		return &Live{Queue: a.Queue, Interface: a.Interface, MemberName: effective(a.MemberName, a.Interface),
 			StateInterface: effective(a.StateInterface, a.Interface), Membership: Dynamic,
-			Penalty: a.Penalty, Paused: a.Paused, PausedReason: a.Reason, Ringinuse: Bool(queueRinginuse)}, nil
+			Penalty: a.Penalty, Paused: a.Paused, PausedReason: a.Reason, Ringinuse: Bool(queueRinginuse), Wrapuptime: a.Wrapuptime}, nil
 	}
 	if cur == nil {
 		return nil, errors.New("Interface not found")

@@ -46,7 +46,7 @@ const entryColumns = `queue, interface, coalesce(present, false), coalesce(membe
 	coalesce(state_interface, ''), coalesce(penalty, 0), coalesce(paused, false),
 	coalesce(paused_reason, ''), ringinuse, coalesce(membership, ''),
 	coalesce(stamp_wall, 0), coalesce(stamp_logical, 0), coalesce(origin, ''),
-	seq, pending, via, updated_at`
+	seq, pending, via, updated_at, wrapuptime`
 
 // scanEntry scans one row of entryColumns.
 func scanEntry(row pgx.Row) (Entry, error) {
@@ -60,7 +60,7 @@ func scanEntry(row pgx.Row) (Entry, error) {
 		&r.StateInterface, &r.Penalty, &r.Paused,
 		&r.PausedReason, &r.Ringinuse, &membership,
 		&r.Stamp.Wall, &logical, &r.Origin,
-		&e.Seq, &e.Pending, &e.Via, &e.Updated)
+		&e.Seq, &e.Pending, &e.Via, &e.Updated, &r.Wrapuptime)
 	r.Membership = state.Membership(membership)
 	r.Stamp.Logical = uint32(logical)
 	return e, err
@@ -79,5 +79,5 @@ func (s *Store) putArgs(r state.Register, o PutOptions) []any {
 	return []any{s.journalScope(), s.class, k.Queue, k.Interface, r.Queue, r.Interface, r.Present,
 		r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.PausedReason,
 		r.Ringinuse, string(r.Membership), r.Stamp.Wall, int64(r.Stamp.Logical),
-		r.Origin, o.Pending, o.Via}
+		r.Origin, o.Pending, o.Via, r.Wrapuptime}
 }

@@ -23,11 +23,11 @@ const putSQL = `WITH lk AS MATERIALIZED (
 INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
 	present, member_name, state_interface, penalty, paused, paused_reason,
 	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
-	seq, updated_at)
+	wrapuptime, seq, updated_at)
 SELECT $2::text, $3::text, $4::text, $5::text, $6::text,
 	$7::bool, $8::text, $9::text, $10::int, $11::bool, $12::text,
 	$13::bool, $14::text, $15::bigint, $16::bigint, $17::text, $18::bool, $19::text,
-	nextval('queue_sync_seq'), now()
+	$20::int, nextval('queue_sync_seq'), now()
 FROM lk
 ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	queue = EXCLUDED.queue, interface = EXCLUDED.interface,
@@ -37,7 +37,7 @@ ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	ringinuse = EXCLUDED.ringinuse, membership = EXCLUDED.membership,
 	stamp_wall = EXCLUDED.stamp_wall, stamp_logical = EXCLUDED.stamp_logical,
 	origin = EXCLUDED.origin, pending = EXCLUDED.pending, via = EXCLUDED.via,
-	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
+	wrapuptime = EXCLUDED.wrapuptime, seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
 WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
 	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
 RETURNING seq, updated_at`

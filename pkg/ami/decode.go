@@ -18,8 +18,8 @@ type QueueMember struct {
 	LastPause      int64 // Unix seconds, 0 = never
 	LoginTime      int64 // Unix seconds
 	InCall         bool
-	Status         int // device state: 0 unknown, 1 not in use, 2 in use, ... 5 unavailable, 6 ringing
-	Wrapuptime     int // seconds
+	Status         int  // device state: 0 unknown, 1 not in use, 2 in use, ... 5 unavailable, 6 ringing
+	Wrapuptime     *int // seconds; nil when not reported (before Asterisk 13)
 }
 
 // QueueParams is a QueueParams list item of QueueStatus.
@@ -88,7 +88,8 @@ func DecodeQueueMember(m Message) QueueMember {
 		case "status":
 			q.Status = atoi(v)
 		case "wrapuptime":
-			q.Wrapuptime = atoi(v)
+			w := atoi(v)
+			q.Wrapuptime = &w
 		}
 	}
 	if q.Interface == "" {

@@ -19,7 +19,7 @@ func TestDecodeQueueMemberSpellings(t *testing.T) {
 			"Paused", "1", "PausedReason", "coffee: back", "Wrapuptime", "8", "ActionID", "x")},
 			QueueMember{Queue: "sales", Interface: "Local/1@a", Name: "Doe, Jane", StateInterface: "Custom:1",
 				Membership: "dynamic", Penalty: 3, Paused: true, PausedReason: "coffee: back", CallsTaken: 4,
-				LastCall: 5, LastPause: 6, LoginTime: 7, InCall: true, Status: 2, Wrapuptime: 8}},
+				LastCall: 5, LastPause: 6, LoginTime: 7, InCall: true, Status: 2, Wrapuptime: intp(8)}},
 		{"asterisk 22 event", Message{Headers: h("Event", "QueueMemberPause", "Privilege", "agent,all",
 			"Queue", "q", "MemberName", "Al", "Interface", "Local/1@a", "Paused", "0", "PausedReason", "",
 			"Ringinuse", "0")},
@@ -82,3 +82,5 @@ func BenchmarkDecodeQueueMember(b *testing.B) {
 		DecodeQueueMember(m)
 	}
 }
+
+func intp(n int) *int { return &n }

@@ -180,15 +180,26 @@ func members(st ami.QueueStatus, ifaces ...string) map[string]ami.QueueMember {
 func checkMember(t testing.TB, what string, got, want ami.QueueMember) {
 	t.Helper()
 	g, w := got, want
-	g.CallsTaken, g.LastCall, g.LastPause, g.LoginTime, g.InCall, g.Status, g.Wrapuptime = 0, 0, 0, 0, false, 0, 0
-	w.CallsTaken, w.LastCall, w.LastPause, w.LoginTime, w.InCall, w.Status, w.Wrapuptime = 0, 0, 0, 0, false, 0, 0
+	g.CallsTaken, g.LastCall, g.LastPause, g.LoginTime, g.InCall, g.Status = 0, 0, 0, 0, false, 0
+	w.CallsTaken, w.LastCall, w.LastPause, w.LoginTime, w.InCall, w.Status = 0, 0, 0, 0, false, 0
 	if (g.Ringinuse == nil) != (w.Ringinuse == nil) || (g.Ringinuse != nil && *g.Ringinuse != *w.Ringinuse) {
 		t.Errorf("%s: Ringinuse = %v, want %v", what, ptr(g.Ringinuse), ptr(w.Ringinuse))
 	}
-	g.Ringinuse, w.Ringinuse = nil, nil
+	if gw, ww := seconds(g.Wrapuptime), seconds(w.Wrapuptime); gw != ww {
+		t.Errorf("%s: Wrapuptime = %d, want %d", what, gw, ww)
+	}
+	g.Ringinuse, w.Ringinuse, g.Wrapuptime, w.Wrapuptime = nil, nil, nil, nil
 	if g != w {
 		t.Errorf("%s:\n got %+v\nwant %+v", what, g, w)
 	}
+}
+
+// seconds reads an optional wrap-up time, 0 when not reported.
+func seconds(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // ptr renders an optional bool.

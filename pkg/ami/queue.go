@@ -65,6 +65,7 @@ type QueueAddRequest struct {
 	Penalty          int
 	Paused           bool
 	Reason           string // pause reason; omitted when empty
+	Wrapuptime       *int   // the member's own wrap-up time in seconds; omitted when nil (the queue's)
 }
 
 // QueueAdd adds a dynamic member. It always sends Penalty and Paused
@@ -81,6 +82,9 @@ func (c *Client) QueueAdd(ctx context.Context, r QueueAddRequest) error {
 		Header{Key: "Paused", Value: strconv.FormatBool(r.Paused)})
 	if r.Reason != "" {
 		h = append(h, Header{Key: "Reason", Value: r.Reason})
+	}
+	if r.Wrapuptime != nil {
+		h = append(h, Header{Key: "Wrapuptime", Value: strconv.Itoa(*r.Wrapuptime)})
 	}
 	_, err := c.Do(ctx, Action{Name: "QueueAdd", Headers: h})
 	return err

@@ -129,7 +129,7 @@ func (s *Server) memberFields(w *builder, m *member) {
 		num("Penalty", int64(m.penalty)).num("CallsTaken", int64(m.callsTaken)).
 		num("LastCall", m.lastCall)
 	if !s.opts.Asterisk11 {
-		w.num("LastPause", m.lastPause).num("LoginTime", m.loginTime).flag("InCall", false)
+		w.num("LastPause", m.lastPause).num("LoginTime", m.loginTime).flag("InCall", m.inCall)
 	}
 	w.num("Status", int64(m.status)).flag("Paused", m.paused)
 }

@@ -26,6 +26,7 @@ type member struct {
 	loginTime               int64
 	wrapuptime              int
 	status                  int
+	inCall                  bool
 }
 
 // find returns the member with interface iface, or nil. Asterisk compares
@@ -62,7 +63,7 @@ func (q *queue) persist() {
 
 // public converts a member for inspection.
 func (m *member) public(queue string) ami.QueueMember {
-	ring := m.ringinuse
+	ring, wrap := m.ringinuse, m.wrapuptime
 	membership := "static"
 	if m.dynamic {
 		membership = "dynamic"
@@ -71,7 +72,7 @@ func (m *member) public(queue string) ami.QueueMember {
 		Queue: queue, Interface: m.iface, Name: m.name, StateInterface: m.stateIface,
 		Membership: membership, Penalty: m.penalty, Paused: m.paused, PausedReason: m.reason,
 		Ringinuse: &ring, CallsTaken: m.callsTaken, LastCall: m.lastCall, LastPause: m.lastPause,
-		LoginTime: m.loginTime, Status: m.status, Wrapuptime: m.wrapuptime,
+		LoginTime: m.loginTime, Status: m.status, Wrapuptime: &wrap, InCall: m.inCall,
 	}
 }
 

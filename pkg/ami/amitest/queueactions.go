@@ -40,7 +40,7 @@ func (s *Server) newMember(m ami.Message, iface string) *member {
 	now := s.opts.Now().Unix()
 	mem := &member{iface: iface, name: m.Get("MemberName"), stateIface: m.Get("StateInterface"),
 		dynamic: true, penalty: max(atoi(m.Get("Penalty")), 0), paused: astTrue(m.Get("Paused")),
-		reason: m.Get("Reason"), ringinuse: true, loginTime: now}
+		reason: m.Get("Reason"), ringinuse: true, loginTime: now, wrapuptime: max(atoi(m.Get("Wrapuptime")), 0)}
 	if mem.name == "" {
 		mem.name = iface
 	}
