@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // verdict compares both nodes' live state and journals with the oracle.
@@ -38,7 +40,7 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 		for k := range live[i] {
 			if _, ok := want[k]; !ok {
 				v.resurrected[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s: %s holds a member outside the test universe: %s", n.name, k, live[i][k]))
+				v.details = append(v.details, fmt.Sprintf("%s: %s holds a member outside the test universe: %s", n.Name, k, live[i][k]))
 			}
 		}
 		for _, k := range universe() {
@@ -52,7 +54,7 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 				v.wrong[k] = true
 			}
 			if w != got {
-				v.details = append(v.details, fmt.Sprintf("%s live %s: %s, oracle %s", n.name, k, got, w))
+				v.details = append(v.details, fmt.Sprintf("%s live %s: %s, oracle %s", n.Name, k, got, w))
 			}
 			row, ok := jr[i][k]
 			switch {
@@ -61,10 +63,10 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 				// watched): nothing to resurrect.
 			case !ok:
 				v.journal[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s journal %s: no register, oracle %s", n.name, k, w))
+				v.details = append(v.details, fmt.Sprintf("%s journal %s: no register, oracle %s", n.Name, k, w))
 			case row.member != w || row.Pending:
 				v.journal[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s journal %s: %s pending=%v (%s), oracle %s", n.name, k, row.member, row.Pending, row.version(), w))
+				v.details = append(v.details, fmt.Sprintf("%s journal %s: %s pending=%v (%s), oracle %s", n.Name, k, row.member, row.Pending, row.version(), w))
 			}
 		}
 	}
@@ -115,7 +117,7 @@ func redundant(lines []string) (red []string, total int) {
 			}
 			continue
 		}
-		if !isTestQueue(f[2]) {
+		if !harness.IsTestQueue(f[2]) {
 			continue
 		}
 		iface, ok := ifaceOfAgent(f[3])
