@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -187,13 +188,8 @@ func BenchmarkResync10k(b *testing.B) {
 	reportBase(b, "base-getstate", baseHTTP)
 	reportRatio(b, "inproc", inproc, base)
 	reportRatio(b, "exec", execd, base)
-	var names []string
-	for name := range le.phases {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var parts []string
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(le.phases)) {
 		parts = append(parts, fmt.Sprintf("%s %s", name[2:], ms(le.phases[name].median())))
 	}
 	say(b, "in-process phases (median ms): %s", strings.Join(parts, ", "))

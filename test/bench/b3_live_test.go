@@ -20,6 +20,7 @@ import (
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // pauseEvent is a QueueMemberPause event as an observer saw it.
@@ -337,14 +338,14 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	oa, ob := observe(b, A), observe(b, B)
 	defer oa.close()
 	defer ob.close()
-	before, err := scrape(A)
+	before, err := A.Scrape()
 	if err != nil {
 		b.Fatal(err)
 	}
 	dr := &driver{cl: client(b, A), pool: pool, toggle: true, tag: "lat"}
 	chs := dr.run(context.Background(), rate, dur)
 	waitApplied(chs, oa, ob, 10*time.Second)
-	after, err := scrape(A)
+	after, err := A.Scrape()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -485,7 +486,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	}{{"daemon A", A.Daemon().Pid()}, {"daemon B", B.Daemon().Pid()}, {"asterisk A", A.AsteriskPid()}, {"asterisk B", B.AsteriskPid()}}
 	cpu0 := make([]time.Duration, len(procs))
 	for i, p := range procs {
-		cpu0[i] = cpuTime(p.pid)
+		cpu0[i] = harness.CPUTime(p.pid)
 	}
 	dr := &driver{cl: client(b, A), pool: pool, tag: fmt.Sprintf("r%.0f-", rate), maxInFly: 5000}
 	start := time.Now()
@@ -495,7 +496,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	var cpus []string
 	elapsed := time.Since(start).Seconds()
 	for i, p := range procs {
-		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(cpuTime(p.pid)-cpu0[i]).Seconds()/elapsed))
+		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(harness.CPUTime(p.pid)-cpu0[i]).Seconds()/elapsed))
 	}
 	failed := 0
 	for _, c := range chs {

@@ -56,11 +56,11 @@ func BenchmarkDaemonRSS(b *testing.B) {
 				startDaemon(b, B, conf)
 				took := time.Since(t0)
 				time.Sleep(2 * time.Second)
-				st, err := procStatus(B.Daemon().Pid())
+				st, err := harness.ProcStatus(B.Daemon().Pid())
 				if err != nil {
 					b.Fatal(err)
 				}
-				m, err := scrape(B)
+				m, err := B.Scrape()
 				if err != nil {
 					b.Fatal(err)
 				}

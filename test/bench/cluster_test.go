@@ -3,14 +3,8 @@
 package bench
 
 import (
-	"bufio"
 	"context"
-	"errors"
-	"fmt"
-	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,85 +60,11 @@ func client(tb testing.TB, n *node) *ami.Client {
 	return cl
 }
 
-// dialAMI logs in to n's Asterisk with the given event mask; the caller
-// closes the client.
+// dialAMI logs in to n's Asterisk with the given event mask and room for
+// a burst of events.
 func dialAMI(tb testing.TB, n *node, events string) *ami.Client {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cl, err := n.DialAMI(ctx, events, ami.Options{EventBuffer: 1 << 16})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cl
-}
-
-// procStatus returns fields of /proc/PID/status in kB (VmRSS, VmHWM...).
-func procStatus(pid int) (map[string]int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if !ok || !strings.HasPrefix(k, "Vm") {
-			continue
-		}
-		f := strings.Fields(v)
-		if len(f) >= 1 {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			out[k] = n
-		}
-	}
-	return out, nil
-}
-
-// scrape returns the daemon's Prometheus metrics as name{labels} -> value.
-func scrape(n *node) (map[string]float64, error) {
-	hc := &http.Client{Timeout: 10 * time.Second}
-	resp, err := hc.Get("http://" + n.Metrics + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, errors.New(resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out, sc.Err()
-}
-
-// cpuTime returns the user+system CPU time a process has used.
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	if len(f) < 13 {
-		return 0
-	}
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	sy, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+sy) * 10 * time.Millisecond // USER_HZ = 100
+	return n.TestClient(tb, events, ami.Options{EventBuffer: 1 << 16})
 }
 
 // waitIdle waits until both Asterisk instances use less than 5% of a CPU
@@ -162,9 +82,9 @@ func waitIdleMax(tb testing.TB, limit time.Duration) bool {
 		busy := false
 		for _, n := range bed.Nodes {
 			pid := n.AsteriskPid()
-			t0 := cpuTime(pid)
+			t0 := harness.CPUTime(pid)
 			time.Sleep(500 * time.Millisecond)
-			if cpuTime(pid)-t0 > 25*time.Millisecond {
+			if harness.CPUTime(pid)-t0 > 25*time.Millisecond {
 				busy = true
 			}
 		}

@@ -4,6 +4,8 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,13 +207,8 @@ func (s result) line() string {
 		s.seed, status, s.ops, s.skipped, s.faults, s.lost, s.resurrected, s.wrong, s.journal, s.redundant[0], s.redundant[1],
 		conv, s.resyncExit, s.notes, s.lines[0], s.lines[1], s.duration.Seconds())
 	if len(s.cron) > 0 {
-		var codes []int
-		for c := range s.cron {
-			codes = append(codes, c)
-		}
-		sort.Ints(codes)
 		var parts []string
-		for _, c := range codes {
+		for _, c := range slices.Sorted(maps.Keys(s.cron)) {
 			parts = append(parts, fmt.Sprintf("%dx%d", s.cron[c], c))
 		}
 		l += " cron=" + strings.Join(parts, ",")

@@ -56,9 +56,7 @@ func TestLiveAsteriskRestart(t *testing.T) {
 			a, b := tb.Nodes[0], tb.Nodes[1]
 			add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3304@agents", MemberName: "Rs", Paused: true, Reason: "meeting"})
 			add(t, b, ami.QueueAddRequest{Queue: "support", Interface: "Local/3305@agents", MemberName: "Rt"})
-			if err := amiClient(t, b).QueuePenalty(ctxT(t), "support", "Local/3305@agents", 6); err != nil {
-				t.Fatal(err)
-			}
+			setPenalty(t, b, "support", "Local/3305@agents", 6)
 			waitSame(t, 15*time.Second, has("support", "Local/3305@agents", func(m memberView) bool { return m.Penalty == 6 }))
 			want := render(members(t, a))
 			time.Sleep(2 * time.Second) // astdb commits lazily

@@ -3,8 +3,6 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -19,32 +17,23 @@ import (
 var tb *harness.Cluster
 
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
+	os.Exit(harness.Main(m, "e2e", "the testbed is not up: run `make testbed-up` and load its env (make e2e does both)", setup))
 }
 
-func runMain(m *testing.M) int {
-	env, err := harness.LoadEnv(2)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: the testbed is not up: run `make testbed-up` and load its env (make e2e does both)")
-		return 1
-	}
+// setup builds the pair and starts both daemons.
+func setup(env harness.Env) (*harness.Cluster, error) {
+	var err error
 	tb, err = harness.New(env, harness.Options{DBPrefix: "qs_e2e_", Race: true, Gated: true, PeerSecret: peerSecret,
 		HealthInterval: 500 * time.Millisecond, Keep: os.Getenv("QS_E2E_KEEP") != ""})
-	if err == nil {
-		for _, n := range tb.Nodes {
-			if err = startDaemon(n); err != nil {
-				break
-			}
+	if err != nil {
+		return tb, err
+	}
+	for _, n := range tb.Nodes {
+		if err := startDaemon(n); err != nil {
+			return tb, err
 		}
 	}
-	if tb != nil {
-		defer tb.Close()
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e:", err)
-		return 1
-	}
-	return m.Run()
+	return tb, nil
 }
 
 func startDaemon(n *harness.Node) error {
@@ -66,14 +55,7 @@ func resync(t *testing.T, n *harness.Node, args ...string) string {
 // when the test ends.
 func amiClient(t *testing.T, n *harness.Node) *ami.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cl, err := n.DialAMI(ctx, "off", ami.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cl.Close() })
-	return cl
+	return n.TestClient(t, "off", ami.Options{})
 }
 
 func runTestbed(t *testing.T, n *harness.Node, verb string, args ...string) {

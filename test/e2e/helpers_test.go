@@ -16,11 +16,7 @@ import (
 	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return harness.Context(t, 2*time.Minute) }
 
 // memberView is the synced part of a member, for comparing nodes.
 type memberView struct {
@@ -180,9 +176,32 @@ func queueLog(n *harness.Node, since int, agents ...string) []string {
 	return harness.Mentioning(lines[min(since, len(lines)):], agents...)
 }
 
+// act runs one AMI action on n and fails the test if Asterisk refuses it.
+func act(t *testing.T, n *harness.Node, what string, f func(context.Context, *ami.Client) error) {
+	t.Helper()
+	if err := f(ctxT(t), amiClient(t, n)); err != nil {
+		t.Fatalf("%s on %s: %v", what, n.Name, err)
+	}
+}
+
 func add(t *testing.T, n *harness.Node, r ami.QueueAddRequest) {
 	t.Helper()
-	if err := amiClient(t, n).QueueAdd(ctxT(t), r); err != nil {
-		t.Fatalf("QueueAdd on %s: %v", n.Name, err)
-	}
+	act(t, n, "QueueAdd", func(ctx context.Context, cl *ami.Client) error { return cl.QueueAdd(ctx, r) })
+}
+
+func remove(t *testing.T, n *harness.Node, queue, iface string) {
+	t.Helper()
+	act(t, n, "QueueRemove", func(ctx context.Context, cl *ami.Client) error { return cl.QueueRemove(ctx, queue, iface) })
+}
+
+func pause(t *testing.T, n *harness.Node, queue, iface string, paused bool, reason string) {
+	t.Helper()
+	act(t, n, "QueuePause", func(ctx context.Context, cl *ami.Client) error {
+		return cl.QueuePause(ctx, queue, iface, paused, reason)
+	})
+}
+
+func setPenalty(t *testing.T, n *harness.Node, queue, iface string, penalty int) {
+	t.Helper()
+	act(t, n, "QueuePenalty", func(ctx context.Context, cl *ami.Client) error { return cl.QueuePenalty(ctx, queue, iface, penalty) })
 }

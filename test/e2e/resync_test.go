@@ -20,13 +20,8 @@ func TestResyncCopiesNewMember(t *testing.T) {
 	partition(t)
 	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3001@agents", MemberName: "Alice", StateInterface: "Custom:3001"})
-	cl := amiClient(t, a)
-	if err := cl.QueuePause(ctxT(t), "sales", "Local/3001@agents", true, "lunch: back at 2, promise"); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.QueuePenalty(ctxT(t), "sales", "Local/3001@agents", 3); err != nil {
-		t.Fatal(err)
-	}
+	pause(t, a, "sales", "Local/3001@agents", true, "lunch: back at 2, promise")
+	setPenalty(t, a, "sales", "Local/3001@agents", 3)
 	mark := len(b.QueueLog())
 	out := resync(t, b, "-v")
 	ms := requireSame(t)
@@ -83,9 +78,7 @@ func TestResyncRemovalWins(t *testing.T) {
 	resync(t, a)
 	requireSame(t)
 	time.Sleep(1100 * time.Millisecond)
-	if err := amiClient(t, a).QueueRemove(ctxT(t), "billing", "Local/3003@agents"); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, a, "billing", "Local/3003@agents")
 	resync(t, b)
 	resync(t, a)
 	ms := requireSame(t)
@@ -103,9 +96,7 @@ func TestResyncRestoresAfterRestart(t *testing.T) {
 	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3004@agents", MemberName: "Dave", Paused: true, Reason: "training"})
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3005@agents", MemberName: "Erin"})
-	if err := amiClient(t, a).QueuePenalty(ctxT(t), "support", "Local/3005@agents", 7); err != nil {
-		t.Fatal(err)
-	}
+	setPenalty(t, a, "support", "Local/3005@agents", 7)
 	resync(t, b)
 	before := requireSame(t)
 	a.Stop() // the command, not the daemon, must do the restore here
@@ -148,9 +139,7 @@ func TestResyncDryRun(t *testing.T) {
 	add(t, b, ami.QueueAddRequest{Queue: "billing", Interface: "Local/3007@agents", MemberName: "Gus"})
 	resync(t, a) // journals both, converges
 	time.Sleep(1100 * time.Millisecond)
-	if err := amiClient(t, b).QueuePause(ctxT(t), "sales", "Local/3006@agents", true, "dry"); err != nil {
-		t.Fatal(err)
-	}
+	pause(t, b, "sales", "Local/3006@agents", true, "dry")
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3008@agents"})
 	ma, mb, ja, jb := members(t, a), members(t, b), journal(t, a), journal(t, b)
 	out := resync(t, a, "-v", "--dry-run")

@@ -130,9 +130,7 @@ func TestPeerAPIRefusesReplay(t *testing.T) {
 	if code != 200 || !strings.Contains(resp, `status="applied"`) {
 		t.Fatalf("signed change not applied: %d %s", code, resp)
 	}
-	if err := amiClient(t, b).QueueRemove(ctxT(t), "sales", "Local/3406@agents"); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, b, "sales", "Local/3406@agents")
 	replay, err := http.NewRequestWithContext(context.Background(), "POST", req.URL.String(), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"testing"
 	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
@@ -48,28 +49,11 @@ func (n *Node) login(ctx context.Context, events string, opts ami.Options) (*ami
 // Session returns the harness's own AMI session to n's Asterisk (events
 // off), dialling a new one when the last has closed (Asterisk restarted).
 func (n *Node) Session(ctx context.Context) (*ami.Client, error) {
-	n.amiMu.Lock()
-	defer n.amiMu.Unlock()
-	if n.amiCl != nil && n.amiCl.Err() == nil {
-		return n.amiCl, nil
-	}
-	cl, err := n.DialAMI(ctx, "off", ami.Options{})
-	if err != nil {
-		return nil, err
-	}
-	n.amiCl = cl
-	return cl, nil
+	return n.link.Client(ctx)
 }
 
 // CloseAMI closes the harness's session, if any; the next Session dials.
-func (n *Node) CloseAMI() {
-	n.amiMu.Lock()
-	defer n.amiMu.Unlock()
-	if n.amiCl != nil {
-		_ = n.amiCl.Close()
-		n.amiCl = nil
-	}
-}
+func (n *Node) CloseAMI() { _ = n.link.Close() }
 
 // WithAMI runs f on n's harness session, up to three times more on a fresh
 // session when the session closed or timed out under f.
@@ -90,4 +74,16 @@ func WithAMI[T any](n *Node, f func(context.Context, *ami.Client) (T, error)) (T
 		}
 		return v, err
 	}
+}
+
+// TestClient is DialAMI for a test: it gives up after 10 s and fails tb,
+// and the client is closed when tb ends (closing it earlier is fine).
+func (n *Node) TestClient(tb testing.TB, events string, opts ami.Options) *ami.Client {
+	tb.Helper()
+	cl, err := n.DialAMI(Context(tb, 10*time.Second), events, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cl.Close() })
+	return cl
 }

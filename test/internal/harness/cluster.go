@@ -3,6 +3,7 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -89,10 +90,9 @@ type Node struct {
 	c      *Cluster
 	daemon *Daemon
 
-	amiMu sync.Mutex
-	amiCl *ami.Client
-	pgMu  sync.Mutex
-	pg    *pgx.Conn
+	link *ami.Link // the harness's own session
+	pgMu sync.Mutex
+	pg   *pgx.Conn
 }
 
 // New builds (or takes) the binary, creates every node's database afresh,
@@ -162,6 +162,7 @@ func (c *Cluster) newNode(i int) (*Node, error) {
 	n := &Node{Name: name, Index: i, AMI: ast.AMI, AstDir: ast.Dir, DBName: c.opts.DBPrefix + name, c: c,
 		Config: filepath.Join(c.Dir, name+".yaml"), CLIConfig: filepath.Join(c.Dir, name+"-cli.yaml")}
 	n.DBURL = c.Env.DBURL(n.DBName)
+	n.link = ami.NewLink(func(ctx context.Context) (*ami.Client, error) { return n.DialAMI(ctx, "off", ami.Options{}) })
 	if err := c.Env.RecreateDB(n.DBName); err != nil {
 		return nil, err
 	}
