@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"testing"
 	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
@@ -74,16 +73,4 @@ func WithAMI[T any](n *Node, f func(context.Context, *ami.Client) (T, error)) (T
 		}
 		return v, err
 	}
-}
-
-// TestClient is DialAMI for a test: it gives up after 10 s and fails tb,
-// and the client is closed when tb ends (closing it earlier is fine).
-func (n *Node) TestClient(tb testing.TB, events string, opts ami.Options) *ami.Client {
-	tb.Helper()
-	cl, err := n.DialAMI(Context(tb, 10*time.Second), events, opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = cl.Close() })
-	return cl
 }

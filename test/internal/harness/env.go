@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -115,10 +114,3 @@ func IsTestQueue(q string) bool {
 
 // itoa spells a testbed instance number for testbed.sh.
 func itoa(i int) string { return strconv.Itoa(i) }
-
-// Context returns a context that ends after d or with the test.
-func Context(tb testing.TB, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	tb.Cleanup(cancel)
-	return ctx
-}

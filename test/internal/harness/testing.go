@@ -3,9 +3,13 @@
 package harness
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"testing"
+	"time"
+
+	"github.com/queuesync/queuesync/pkg/ami"
 )
 
 // Main is the body of a TestMain whose tests share one cluster: it loads
@@ -28,4 +32,23 @@ func Main(m *testing.M, name, hint string, setup func(Env) (*Cluster, error)) in
 		return 1
 	}
 	return m.Run()
+}
+
+// Context returns a context that ends after d or with the test.
+func Context(tb testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// TestClient is DialAMI for a test: it gives up after 10 s and fails tb,
+// and the client is closed when tb ends (closing it earlier is fine).
+func (n *Node) TestClient(tb testing.TB, events string, opts ami.Options) *ami.Client {
+	tb.Helper()
+	cl, err := n.DialAMI(Context(tb, 10*time.Second), events, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cl.Close() })
+	return cl
 }
