@@ -232,19 +232,6 @@ func (n *node) halt() {
 	n.d = nil
 }
 
-// dialFake connects to the fake and logs in with the given event mask.
-func dialFake(ctx context.Context, srv *amitest.Server, user, events string) (*ami.Client, error) {
-	cl, err := ami.Dial(ctx, srv.Addr(), ami.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if err := cl.Login(ctx, user, "queuesync", events); err != nil {
-		_ = cl.Close()
-		return nil, err
-	}
-	return cl, nil
-}
-
 // opClient returns the operator's connection, redialled when gone.
 func (n *node) opClient() *ami.Client {
 	n.t.Helper()
@@ -258,7 +245,7 @@ func (n *node) opClient() *ami.Client {
 			return n.op
 		}
 	}
-	cl, err := dialFake(ctxFor(n.t), n.srv, operator, "off")
+	cl, err := n.srv.Dial(ctxFor(n.t), operator, "off")
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -128,7 +128,7 @@ func (n *node) opClient() *ami.Client {
 			return n.op
 		}
 	}
-	cl, err := dialFake(ctxFor(n.t), n.srv, operator, "off")
+	cl, err := n.srv.Dial(ctxFor(n.t), operator, "off")
 	if err != nil {
 		n.t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func (a *recAMI) client(ctx context.Context) (*ami.Client, error) {
 			return a.cl, nil
 		}
 	}
-	cl, err := dialFake(ctx, a.srv, a.user, "off")
+	cl, err := a.srv.Dial(ctx, a.user, "off")
 	if err != nil {
 		return nil, err
 	}
@@ -178,17 +178,4 @@ func (a *recAMI) QueueMemberRingInUse(ctx context.Context, queue, iface string, 
 		return err
 	}
 	return cl.QueueMemberRingInUse(ctx, queue, iface, v)
-}
-
-// dialFake connects to the fake and logs in with the given event mask.
-func dialFake(ctx context.Context, srv *amitest.Server, user, events string) (*ami.Client, error) {
-	cl, err := ami.Dial(ctx, srv.Addr(), ami.Options{})
-	if err != nil {
-		return nil, err
-	}
-	if err := cl.Login(ctx, user, "queuesync", events); err != nil {
-		_ = cl.Close()
-		return nil, err
-	}
-	return cl, nil
 }

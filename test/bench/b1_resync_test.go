@@ -5,6 +5,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,8 +23,8 @@ import (
 // (internal/peer's Client, as the CLI and the daemon build it).
 func peerClientOf(tb testing.TB, from, to *node) *peer.Client {
 	tb.Helper()
-	pc, err := peer.NewClient(peer.ClientOptions{Name: to.name, URL: "http://" + to.listen, Node: from.name,
-		Secret: []byte(bed.peerPass), HTTP: &http.Client{Timeout: time.Minute}})
+	pc, err := peer.NewClient(peer.ClientOptions{Name: to.Name, URL: "http://" + to.Listen, Node: from.Name,
+		Secret: []byte(bed.PeerSecret()), HTTP: &http.Client{Timeout: time.Minute}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -50,7 +51,7 @@ func newLocalEngine(tb testing.TB, n *node, dbURL string) *localEngine {
 	tb.Cleanup(func() { _ = cl.Close(); st.Close() })
 	tj := newTimingJournal(st)
 	return &localEngine{ami: cl, store: st, journal: tj, eng: engine.New(engine.Options{
-		Node: n.name, AMI: cl, Journal: tj, Clock: state.NewClock(time.Now, time.Minute),
+		Node: n.Name, AMI: cl, Journal: tj, Clock: state.NewClock(time.Now, time.Minute),
 	})}
 }
 
@@ -109,16 +110,16 @@ func (l *localEngine) resync(ctx context.Context, p engine.Peer) ([]engine.Outco
 func BenchmarkResync10k(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
-	B, A := bed.b(), bed.a()
+	B, A := bed.Nodes[1], bed.Nodes[0]
 	ctx := context.Background()
-	if out, err := bed.run(B, "resync"); err != nil || !strings.Contains(out, "in sync") {
-		b.Fatalf("warm-up resync on %s: %v\n%s", B.name, err, out)
+	if out, err := bed.Run(B, "resync"); err != nil || !strings.Contains(out, "in sync") {
+		b.Fatalf("warm-up resync on %s: %v\n%s", B.Name, err, out)
 	}
 	bcl := dialAMI(b, B, "off")
 	defer bcl.Close()
 	pc := peerClientOf(b, B, A)
-	le := newLocalEngine(b, B, B.dbURL)
-	p := engine.Peer{Name: A.name, Client: pc, Shares: func(string) bool { return true }}
+	le := newLocalEngine(b, B, B.DBURL)
+	p := engine.Peer{Name: A.Name, Client: pc, Shares: func(string) bool { return true }}
 
 	// One untimed round of each, so that connections and caches are warm.
 	if _, err := le.resync(ctx, p); err != nil {
@@ -168,7 +169,7 @@ func BenchmarkResync10k(b *testing.B) {
 		func() {
 			var out string
 			var err error
-			d := timed(func() { out, err = bed.run(B, "resync") })
+			d := timed(func() { out, err = bed.Run(B, "resync") })
 			if err != nil || !strings.Contains(out, "in sync") {
 				b.Fatalf("resync: %v\n%s", err, out)
 			}
@@ -187,13 +188,8 @@ func BenchmarkResync10k(b *testing.B) {
 	reportBase(b, "base-getstate", baseHTTP)
 	reportRatio(b, "inproc", inproc, base)
 	reportRatio(b, "exec", execd, base)
-	var names []string
-	for name := range le.phases {
-		names = append(names, name)
-	}
-	slices.Sort(names)
 	var parts []string
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(le.phases)) {
 		parts = append(parts, fmt.Sprintf("%s %s", name[2:], ms(le.phases[name].median())))
 	}
 	say(b, "in-process phases (median ms): %s", strings.Join(parts, ", "))

@@ -70,10 +70,10 @@ func BenchmarkCorrections1000(b *testing.B) {
 func benchCorrections(b *testing.B, add bool) {
 	main := members10k()
 	prepare(b, main)
-	for _, n := range bed.nodes {
-		bed.stopDaemon(n)
+	for _, n := range bed.Nodes {
+		n.Stop()
 	}
-	B := bed.b()
+	B := bed.Nodes[1]
 	E, R := correctionSet(baseE, 1), correctionSet(baseR, 6)
 	start := append(append([]member(nil), main...), E...)
 	start = append(start, R...)
@@ -82,13 +82,7 @@ func benchCorrections(b *testing.B, add bool) {
 	}
 	ensure(b, B, start)
 	defer ensure(b, B, main)
-	dbURL := bed.dbURL("qs_bench_apply")
-	if err := bed.recreateDB("qs_bench_apply"); err != nil {
-		b.Fatal(err)
-	}
-	if err := bed.migrateDB(B, dbURL); err != nil {
-		b.Fatal(err)
-	}
+	dbURL := scratchDB(b, "qs_bench_apply")
 	le := newLocalEngine(b, B, dbURL)
 	ctx := context.Background()
 	raw := dialAMI(b, B, "off")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // pauseEvent is a QueueMemberPause event as an observer saw it.
@@ -247,14 +249,14 @@ func waitApplied(chs []*change, a, b *observer, timeout time.Duration) {
 func restorePool(tb testing.TB, pool, want []member) {
 	tb.Helper()
 	ctx := context.Background()
-	cl := bed.a().client(tb)
+	cl := client(tb, bed.Nodes[0])
 	if err := parallel(len(pool), 256, func(i int) error {
 		return cl.QueuePause(ctx, pool[i].Queue, pool[i].Interface, false, "")
 	}); err != nil {
 		tb.Fatal(err)
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for !sameLive(tb, bed.b(), want) {
+	for !sameLive(tb, bed.Nodes[1], want) {
 		if time.Now().After(deadline) {
 			tb.Logf("B did not converge after the run; the next benchmark prepares again")
 			return
@@ -314,13 +316,13 @@ func BenchmarkLiveLatency100(b *testing.B) {
 	prepare(b, want)
 	pool := want[:200]
 	dur := 20 * time.Second
-	if v := env("QS_BENCH_LIVE_SECONDS"); v != "" {
+	if v := os.Getenv("QS_BENCH_LIVE_SECONDS"); v != "" {
 		if s, err := strconv.Atoi(v); err == nil {
 			dur = time.Duration(s) * time.Second
 		}
 	}
 	rate := 100.0
-	if v := env("QS_BENCH_LIVE_RATE"); v != "" {
+	if v := os.Getenv("QS_BENCH_LIVE_RATE"); v != "" {
 		if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 {
 			rate = r
 		}
@@ -332,18 +334,18 @@ func BenchmarkLiveLatency100(b *testing.B) {
 }
 
 func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
-	A, B := bed.a(), bed.b()
+	A, B := bed.Nodes[0], bed.Nodes[1]
 	oa, ob := observe(b, A), observe(b, B)
 	defer oa.close()
 	defer ob.close()
-	before, err := scrape(A)
+	before, err := A.Scrape()
 	if err != nil {
 		b.Fatal(err)
 	}
-	dr := &driver{cl: A.client(b), pool: pool, toggle: true, tag: "lat"}
+	dr := &driver{cl: client(b, A), pool: pool, toggle: true, tag: "lat"}
 	chs := dr.run(context.Background(), rate, dur)
 	waitApplied(chs, oa, ob, 10*time.Second)
-	after, err := scrape(A)
+	after, err := A.Scrape()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -405,10 +407,10 @@ func BenchmarkSustainedRate(b *testing.B) {
 	}
 	rates := []float64{100, 250, 500, 1000, 2000, 4000}
 	step := 10 * time.Second
-	A, B := bed.a(), bed.b()
+	A, B := bed.Nodes[0], bed.Nodes[1]
 	for b.Loop() {
 		// Baseline: A's Asterisk alone, 1,000 pauses at once (then undone).
-		cl := A.client(b)
+		cl := client(b, A)
 		ctx := context.Background()
 		var raw time.Duration
 		for _, p := range []bool{true, false} {
@@ -456,7 +458,7 @@ func BenchmarkSustainedRate(b *testing.B) {
 func waitSettled(tb testing.TB) {
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		la, lb := live(tb, bed.a()), live(tb, bed.b())
+		la, lb := live(tb, bed.Nodes[0]), live(tb, bed.Nodes[1])
 		same := len(la) == len(lb)
 		for k, v := range la {
 			if lb[k] != v {
@@ -481,12 +483,12 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	procs := []struct {
 		name string
 		pid  int
-	}{{"daemon A", A.pid()}, {"daemon B", B.pid()}, {"asterisk A", astPid(A)}, {"asterisk B", astPid(B)}}
+	}{{"daemon A", A.Daemon().Pid()}, {"daemon B", B.Daemon().Pid()}, {"asterisk A", A.AsteriskPid()}, {"asterisk B", B.AsteriskPid()}}
 	cpu0 := make([]time.Duration, len(procs))
 	for i, p := range procs {
-		cpu0[i] = cpuTime(p.pid)
+		cpu0[i] = harness.CPUTime(p.pid)
 	}
-	dr := &driver{cl: A.client(b), pool: pool, tag: fmt.Sprintf("r%.0f-", rate), maxInFly: 5000}
+	dr := &driver{cl: client(b, A), pool: pool, tag: fmt.Sprintf("r%.0f-", rate), maxInFly: 5000}
 	start := time.Now()
 	chs := dr.run(context.Background(), rate, d)
 	sendEnd := time.Now()
@@ -494,7 +496,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	var cpus []string
 	elapsed := time.Since(start).Seconds()
 	for i, p := range procs {
-		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(cpuTime(p.pid)-cpu0[i]).Seconds()/elapsed))
+		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(harness.CPUTime(p.pid)-cpu0[i]).Seconds()/elapsed))
 	}
 	failed := 0
 	for _, c := range chs {
@@ -570,20 +572,14 @@ func lagSlope(chs []*change, from time.Time) float64 {
 func BenchmarkLivePathSteps(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
-	B := bed.b()
+	B := bed.Nodes[1]
 	ctx := context.Background()
 	cl := dialAMI(b, B, "off")
 	defer cl.Close()
-	if err := bed.recreateDB("qs_bench_scratch"); err != nil {
-		b.Fatal(err)
-	}
-	scratch := bed.dbURL("qs_bench_scratch")
-	if err := bed.migrateDB(B, scratch); err != nil {
-		b.Fatal(err)
-	}
-	jl := newLocalEngine(b, B, B.dbURL).store
+	scratch := scratchDB(b, "qs_bench_scratch")
+	jl := newLocalEngine(b, B, B.DBURL).store
 	js := newLocalEngine(b, B, scratch).store
-	pc := peerClientOf(b, bed.a(), B)
+	pc := peerClientOf(b, bed.Nodes[0], B)
 	m := want[0]
 	k := state.NewKey(m.Queue, m.Interface)
 	clock := state.NewClock(time.Now, time.Minute)
@@ -629,7 +625,7 @@ func stages(b *testing.B, chs []*change) {
 			last[c.m.key()] = c
 		}
 	}
-	rows := journalTimes(b, bed.a().dbURL)
+	rows := journalTimes(b, bed.Nodes[0].DBURL)
 	var capture, deliver samples
 	for k, c := range last {
 		r, ok := rows[k]

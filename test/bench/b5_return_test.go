@@ -6,34 +6,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
-)
 
-// startDaemonAsync starts n's daemon with its default config and returns at
-// once, with the log offset its lines start at.
-func (c *cluster) startDaemonAsync(tb testing.TB, n *node) int64 {
-	tb.Helper()
-	c.writeConfig(n, daemonConf{})
-	mark := fileSize(n.logFile)
-	cmd := exec.Command(c.bin, "daemon", "--config", n.cfg, "--log-level", "info")
-	logf, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		tb.Fatal(err)
-	}
-	logf.Close()
-	n.daemon, n.exited = cmd, make(chan error, 1)
-	go func() { n.exited <- cmd.Wait() }()
-	return mark
-}
+	"github.com/queuesync/queuesync/test/internal/harness"
+)
 
 // BenchmarkPeerReturn1000: daemon B is stopped, 1,000 members of A
 // (q011..q015) are paused or unpaused on A, A's daemon journals them; then
@@ -47,20 +25,20 @@ func (c *cluster) startDaemonAsync(tb testing.TB, n *node) int64 {
 func BenchmarkPeerReturn1000(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
-	A, B := bed.a(), bed.b()
+	A, B := bed.Nodes[0], bed.Nodes[1]
 	pool := want[2000:3000]
 	ctx := context.Background()
 	trial := 0
 	var conv, listen, recon samples
 	for b.Loop() {
 		for range 3 {
-			bed.stopDaemon(B)
+			B.Stop()
 			paused := trial%2 == 0
 			reason := ""
 			if paused {
 				reason = fmt.Sprintf("back%d", trial)
 			}
-			cl := A.client(b)
+			cl := client(b, A)
 			if err := parallel(len(pool), len(pool), func(i int) error {
 				return cl.QueuePause(ctx, pool[i].Queue, pool[i].Interface, paused, reason)
 			}); err != nil {
@@ -70,18 +48,21 @@ func BenchmarkPeerReturn1000(b *testing.B) {
 			waitIdle(b)
 			ob := observe(b, B)
 			t0 := time.Now()
-			mark := bed.startDaemonAsync(b, B)
+			d, err := B.Start(harness.StartOptions{Wait: harness.NoWait})
+			if err != nil {
+				b.Fatal(err)
+			}
 			var tListen, tRecon time.Time
 			done := map[string]time.Time{}
 			deadline := t0.Add(2 * time.Minute)
 			for len(done) < len(pool) && time.Now().Before(deadline) {
 				if tListen.IsZero() {
-					if c, err := net.DialTimeout("tcp", B.listen, 50*time.Millisecond); err == nil {
+					if c, err := net.DialTimeout("tcp", B.Listen, 50*time.Millisecond); err == nil {
 						c.Close()
 						tListen = time.Now()
 					}
 				}
-				if tRecon.IsZero() && logHas(B.logFile, mark, "reconciled live state") {
+				if tRecon.IsZero() && B.LogHas(d.Mark, harness.ReconciledMsg) {
 					tRecon = time.Now()
 				}
 				for _, e := range ob.events() {
@@ -131,7 +112,7 @@ func waitJournalled(tb testing.TB, n *node, pool []member, paused bool, reason s
 		prefix = "true|false|" // an unpaused register may keep its last reason
 	}
 	for time.Now().Before(deadline) {
-		j := journalVersions(tb, n.dbURL)
+		j := journalVersions(tb, n.DBURL)
 		all := true
 		for _, m := range pool {
 			if !strings.HasPrefix(j[m.key()], prefix) {
@@ -144,5 +125,5 @@ func waitJournalled(tb testing.TB, n *node, pool []member, paused bool, reason s
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	tb.Fatalf("%s did not journal the %d changes within a minute", n.name, len(pool))
+	tb.Fatalf("%s did not journal the %d changes within a minute", n.Name, len(pool))
 }

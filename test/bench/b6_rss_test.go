@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // BenchmarkDaemonRSS measures daemon B's memory with 0 (the baseline),
@@ -24,10 +26,10 @@ import (
 // down. Needs
 // the testbed started with QS_EXTRA_QUEUES=500 (make bench does).
 func BenchmarkDaemonRSS(b *testing.B) {
-	for _, n := range bed.nodes {
-		bed.stopDaemon(n)
+	for _, n := range bed.Nodes {
+		n.Stop()
 	}
-	B := bed.b()
+	B := bed.Nodes[1]
 	noteLoad(b)
 	sizes := []struct {
 		name string
@@ -44,25 +46,25 @@ func BenchmarkDaemonRSS(b *testing.B) {
 			if !waitIdleMax(b, 30*time.Second) {
 				say(b, "%s members: Asterisk B still busy with device states; the reconcile times below are slowed by it", sz.name)
 			}
-			if err := bed.recreateDB("qs_bench_rss"); err != nil {
+			if err := bed.Env.RecreateDB("qs_bench_rss"); err != nil {
 				b.Fatal(err)
 			}
-			dbURL := bed.dbURL("qs_bench_rss")
-			conf := daemonConf{dbURL: dbURL, peerURL: "http://127.0.0.1:1"}
+			dbURL := bed.Env.DBURL("qs_bench_rss")
+			conf := harness.Override{DBURL: dbURL, PeerURL: "http://127.0.0.1:1"}
 			for _, run := range []string{"first start", "restart"} {
 				t0 := time.Now()
-				bed.startDaemon(b, B, conf)
+				startDaemon(b, B, conf)
 				took := time.Since(t0)
 				time.Sleep(2 * time.Second)
-				st, err := procStatus(B.pid())
+				st, err := harness.ProcStatus(B.Daemon().Pid())
 				if err != nil {
 					b.Fatal(err)
 				}
-				m, err := scrape(B)
+				m, err := B.Scrape()
 				if err != nil {
 					b.Fatal(err)
 				}
-				bed.stopDaemon(B)
+				B.Stop()
 				rss, hwm := st["VmRSS"], st["VmHWM"]
 				if sz.name == "0" && run == "first start" {
 					base = rss
@@ -77,19 +79,14 @@ func BenchmarkDaemonRSS(b *testing.B) {
 			inprocReconcile(b, sz.name, dbURL)
 		}
 	}
-	bed.writeConfig(B, daemonConf{})
+	bed.WriteConfig(B, harness.Override{})
 }
 
 // inprocReconcile runs the daemon's first full reconcile in process on an
 // empty journal and reports what it allocates and what it holds at the end.
 func inprocReconcile(b *testing.B, size, dbURL string) {
-	if err := bed.recreateDB("qs_bench_rss"); err != nil {
-		b.Fatal(err)
-	}
-	if err := bed.migrateDB(bed.b(), dbURL); err != nil {
-		b.Fatal(err)
-	}
-	le := newLocalEngine(b, bed.b(), dbURL)
+	scratchDB(b, "qs_bench_rss")
+	le := newLocalEngine(b, bed.Nodes[1], dbURL)
 	ctx := context.Background()
 	runtime.GC()
 	var peak uint64

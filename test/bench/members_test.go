@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // member is the synced part of a dynamic member, as the benchmarks set it.
@@ -70,9 +71,9 @@ func live(tb testing.TB, n *node) map[string]member {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	qs, err := n.client(tb).QueueStatus(ctx, "", "")
+	qs, err := client(tb, n).QueueStatus(ctx, "", "")
 	if err != nil {
-		tb.Fatalf("QueueStatus on %s: %v", n.name, err)
+		tb.Fatalf("QueueStatus on %s: %v", n.Name, err)
 	}
 	out := make(map[string]member, len(qs.Members))
 	for _, m := range qs.Members {
@@ -157,14 +158,14 @@ func ensure(tb testing.TB, n *node, want []member) int {
 	if len(acts) == 0 {
 		return 0
 	}
-	c := n.client(tb)
+	c := client(tb, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	start := time.Now()
 	if err := parallel(len(acts), 256, func(i int) error { return acts[i](ctx, c) }); err != nil {
-		tb.Fatalf("set up members on %s: %v", n.name, err)
+		tb.Fatalf("set up members on %s: %v", n.Name, err)
 	}
-	tb.Logf("%s: %d setup actions in %s", n.name, len(acts), time.Since(start).Round(time.Millisecond))
+	tb.Logf("%s: %d setup actions in %s", n.Name, len(acts), time.Since(start).Round(time.Millisecond))
 	return len(acts)
 }
 
@@ -221,7 +222,7 @@ func journalVersions(tb testing.TB, dbURL string) map[string]string {
 // pending, and every wanted member is present in them.
 func synced(tb testing.TB, want []member) (bool, string) {
 	tb.Helper()
-	ja, jb := journalVersions(tb, bed.a().dbURL), journalVersions(tb, bed.b().dbURL)
+	ja, jb := journalVersions(tb, bed.Nodes[0].DBURL), journalVersions(tb, bed.Nodes[1].DBURL)
 	if !maps.Equal(ja, jb) {
 		diff := 0
 		for k, v := range ja {
@@ -259,22 +260,22 @@ func synced(tb testing.TB, want []member) (bool, string) {
 func prepare(tb testing.TB, want []member) {
 	tb.Helper()
 	defer noteLoad(tb)
-	running := bed.a().daemon != nil && bed.b().daemon != nil
-	if running && sameLive(tb, bed.a(), want) && sameLive(tb, bed.b(), want) {
+	running := bed.Nodes[0].Running() && bed.Nodes[1].Running()
+	if running && sameLive(tb, bed.Nodes[0], want) && sameLive(tb, bed.Nodes[1], want) {
 		if ok, _ := synced(tb, want); ok {
 			waitIdle(tb)
 			return
 		}
 	}
 	start := time.Now()
-	for _, n := range bed.nodes {
-		bed.stopDaemon(n)
+	for _, n := range bed.Nodes {
+		n.Stop()
 	}
-	for _, n := range bed.nodes {
+	for _, n := range bed.Nodes {
 		ensure(tb, n, want)
 	}
-	for _, n := range bed.nodes {
-		bed.startDaemon(tb, n, daemonConf{})
+	for _, n := range bed.Nodes {
+		startDaemon(tb, n, harness.Override{})
 	}
 	waitSynced(tb, want, 5*time.Minute)
 	waitIdle(tb)

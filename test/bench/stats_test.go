@@ -71,7 +71,7 @@ func allocs(f func()) (bytes, objects uint64) {
 func say(b testing.TB, format string, args ...any) {
 	line := fmt.Sprintf("%s: %s\n", b.Name(), fmt.Sprintf(format, args...))
 	fmt.Print(line)
-	if p := env("QS_BENCH_REPORT"); p != "" {
+	if p := os.Getenv("QS_BENCH_REPORT"); p != "" {
 		if f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
 			_, _ = f.WriteString(line)
 			f.Close()

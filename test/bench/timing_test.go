@@ -5,7 +5,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,13 +59,8 @@ func (t *timingJournal) total() time.Duration {
 func (t *timingJournal) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var names []string
-	for n := range t.dur {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var parts []string
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(t.dur)) {
 		parts = append(parts, fmt.Sprintf("%s %dx %s ms", n, t.calls[n], ms(t.dur[n])))
 	}
 	return strings.Join(parts, ", ")

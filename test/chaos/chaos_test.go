@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // Settings (environment; make chaos sets them):
@@ -68,7 +70,8 @@ func TestScheduleDeterministic(t *testing.T) {
 }
 
 func TestChaos(t *testing.T) {
-	if env("QS_AST1_AMI") == "" || env("QUEUESYNC_TEST_DATABASE") == "" || env("QS_TESTBED") == "" {
+	env, err := harness.LoadEnv(2)
+	if err != nil || env.Script == "" {
 		t.Fatal("the chaos testbed is not up: run `make chaos` (it starts its own testbed, QS_NAME=chaos)")
 	}
 	seeds, nOps, out, err := settings()
@@ -76,7 +79,7 @@ func TestChaos(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One harness at a time on a testbed: two would fight over its members.
-	lock, err := os.OpenFile(filepath.Join(env("QS_STATE"), "chaos.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	lock, err := os.OpenFile(filepath.Join(env.State, "chaos.lock"), os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,11 +87,13 @@ func TestChaos(t *testing.T) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatalf("another chaos run holds %s: %v", lock.Name(), err)
 	}
-	c, err := newCluster(out)
+	c, err := newCluster(env, out)
+	if c != nil {
+		defer c.Close()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.stop()
 	rep, err := os.OpenFile(filepath.Join(out, "report.txt"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +177,7 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 		return res
 	}
 	r := &runner{c: c, steps: steps, minOff: minOffsets(steps), logf: logf, start: time.Now(), last: map[key]*execOp{}, resyncs: map[int]int{}}
-	marks := [2]int{len(c.nodes[0].queueLog()), len(c.nodes[1].queueLog())}
+	marks := [2]int{len(c.nodes[0].QueueLog()), len(c.nodes[1].QueueLog())}
 	heal, err := r.play()
 	if err != nil {
 		res.err = err
@@ -203,7 +208,7 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 	}
 	r.logLine("converged=%v in %s", res.converged, res.converge)
 	// One resync, as cron would run it; then the final verdict.
-	outp, err := c.run(c.nodes[0], "resync", "-v")
+	outp, err := c.Run(c.nodes[0].Node, "resync", "-v")
 	res.resyncExit = "0"
 	if err != nil {
 		res.resyncExit = err.Error()
@@ -222,11 +227,11 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 	}
 	time.Sleep(200 * time.Millisecond) // let a late echo reach the queue_log before counting
 	for i, n := range c.nodes {
-		lines := n.queueLog()
+		lines := n.QueueLog()
 		red, total := redundant(lines[min(marks[i], len(lines)):])
 		res.redundant[i], res.lines[i] = len(red), total
 		for _, l := range red {
-			r.logLine("REDUNDANT %s: %s", n.name, l)
+			r.logLine("REDUNDANT %s: %s", n.Name, l)
 		}
 	}
 	for _, e := range r.ops {

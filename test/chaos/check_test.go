@@ -4,10 +4,14 @@ package chaos
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // verdict compares both nodes' live state and journals with the oracle.
@@ -38,7 +42,7 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 		for k := range live[i] {
 			if _, ok := want[k]; !ok {
 				v.resurrected[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s: %s holds a member outside the test universe: %s", n.name, k, live[i][k]))
+				v.details = append(v.details, fmt.Sprintf("%s: %s holds a member outside the test universe: %s", n.Name, k, live[i][k]))
 			}
 		}
 		for _, k := range universe() {
@@ -52,7 +56,7 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 				v.wrong[k] = true
 			}
 			if w != got {
-				v.details = append(v.details, fmt.Sprintf("%s live %s: %s, oracle %s", n.name, k, got, w))
+				v.details = append(v.details, fmt.Sprintf("%s live %s: %s, oracle %s", n.Name, k, got, w))
 			}
 			row, ok := jr[i][k]
 			switch {
@@ -61,10 +65,10 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 				// watched): nothing to resurrect.
 			case !ok:
 				v.journal[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s journal %s: no register, oracle %s", n.name, k, w))
+				v.details = append(v.details, fmt.Sprintf("%s journal %s: no register, oracle %s", n.Name, k, w))
 			case row.member != w || row.Pending:
 				v.journal[k] = true
-				v.details = append(v.details, fmt.Sprintf("%s journal %s: %s pending=%v (%s), oracle %s", n.name, k, row.member, row.Pending, row.version(), w))
+				v.details = append(v.details, fmt.Sprintf("%s journal %s: %s pending=%v (%s), oracle %s", n.Name, k, row.member, row.Pending, row.version(), w))
 			}
 		}
 	}
@@ -115,7 +119,7 @@ func redundant(lines []string) (red []string, total int) {
 			}
 			continue
 		}
-		if !isTestQueue(f[2]) {
+		if !harness.IsTestQueue(f[2]) {
 			continue
 		}
 		iface, ok := ifaceOfAgent(f[3])
@@ -203,13 +207,8 @@ func (s result) line() string {
 		s.seed, status, s.ops, s.skipped, s.faults, s.lost, s.resurrected, s.wrong, s.journal, s.redundant[0], s.redundant[1],
 		conv, s.resyncExit, s.notes, s.lines[0], s.lines[1], s.duration.Seconds())
 	if len(s.cron) > 0 {
-		var codes []int
-		for c := range s.cron {
-			codes = append(codes, c)
-		}
-		sort.Ints(codes)
 		var parts []string
-		for _, c := range codes {
+		for _, c := range slices.Sorted(maps.Keys(s.cron)) {
 			parts = append(parts, fmt.Sprintf("%dx%d", s.cron[c], c))
 		}
 		l += " cron=" + strings.Join(parts, ",")

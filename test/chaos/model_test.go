@@ -6,19 +6,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
-
-// testQueues are the testbed's queues (test/testbed/conf/queues.conf.in).
-var testQueues = []string{"support", "sales", "billing"}
-
-func isTestQueue(q string) bool {
-	for _, t := range testQueues {
-		if strings.EqualFold(t, q) {
-			return true
-		}
-	}
-	return false
-}
 
 // The member universe: dynamic members Local/4001..4006@agents in every test
 // queue, and the static member of support (queues.conf), which can be
@@ -55,7 +45,7 @@ var staticKey = newKey("support", staticIface)
 // universe returns every key the harness touches or checks.
 func universe() []key {
 	var ks []key
-	for _, q := range testQueues {
+	for _, q := range harness.TestQueues {
 		for i := 0; i < nIfaces; i++ {
 			ks = append(ks, newKey(q, ifaceName(i)))
 		}

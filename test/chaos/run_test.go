@@ -6,13 +6,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // execOp is one change as executed.
@@ -62,13 +62,13 @@ func (r *runner) note(format string, args ...any) {
 // both daemons run, b's peer API is reachable from a, and b's daemon has its
 // Asterisk (to apply the change).
 func (r *runner) deliverable(a, b int) bool {
-	return r.c.nodes[b].gate.isOpen() && r.c.nodes[a].daemon != nil && !r.blind(b)
+	return r.c.nodes[b].PeerGate.IsOpen() && r.c.nodes[a].Running() && !r.blind(b)
 }
 
 // blind reports whether node n's daemon cannot see its Asterisk now.
 func (r *runner) blind(n int) bool {
 	nd := r.c.nodes[n]
-	return nd.daemon == nil || !nd.amiGate.isOpen()
+	return !nd.Running() || !nd.AMIGate.IsOpen()
 }
 
 // play runs every step up to the final heal and returns the time the final
@@ -106,13 +106,11 @@ func (r *runner) do(i int, s step) error {
 		r.faults++
 		for n, closed := range s.Closed {
 			if closed {
-				c.nodes[n].gate.set(false)
+				c.nodes[n].PeerGate.Cut()
 			}
 		}
 	case stHealPartition:
-		for _, n := range c.nodes {
-			n.gate.set(true)
-		}
+		c.Heal()
 	case stKill:
 		r.faults++
 		c.stopDaemon(c.nodes[s.Node], true)
@@ -129,17 +127,17 @@ func (r *runner) do(i int, s step) error {
 		return r.restartAsterisk(i, s)
 	case stAMICut:
 		r.faults++
-		c.nodes[s.Node].amiGate.set(false)
+		c.nodes[s.Node].AMIGate.Cut()
 	case stAMIRestore:
 		n := c.nodes[s.Node]
 		before := n.reconciles()
-		n.amiGate.set(true)
-		if r.blindRest[s.Node] && n.daemon != nil {
+		n.AMIGate.Heal()
+		if r.blindRest[s.Node] && n.Running() {
 			r.waitReconcile(s.Node, before)
 		}
 	case stPGRestart:
 		r.faults++
-		if _, err := testbed("pg-restart"); err != nil {
+		if _, err := c.Env.Testbed("pg-restart"); err != nil {
 			return err
 		}
 	case stResync:
@@ -167,20 +165,9 @@ func (r *runner) startDaemon(n int, off time.Duration) error {
 // down) is logged, not judged: the final verdict judges what it did.
 func (r *runner) cronResync(n int) {
 	nd := r.c.nodes[n]
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.c.bin, "resync", "-v", "--config", nd.cfg)
-	cmd.Env = append(os.Environ(), "QUEUESYNC_CLOCK_OFFSET="+nd.offset.String())
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if err != nil {
-		code = -1
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		}
-	}
-	r.resyncs[code]++
-	r.logLine("cron resync on sop%d: exit %d\n%s", n+1, code, strings.TrimSpace(string(out)))
+	res := r.c.CLI(nd.Node, harness.CLIOptions{DaemonConfig: true, Offset: nd.offset, Timeout: time.Minute}, "resync", "-v")
+	r.resyncs[res.Code()]++
+	r.logLine("cron resync on sop%d: exit %d\n%s", n+1, res.Code(), strings.TrimSpace(res.Output()))
 }
 
 // waitReconcile waits until n's daemon has logged a full reconcile after
@@ -229,16 +216,16 @@ func (r *runner) restartAsterisk(i int, s step) error {
 	if s.Persist {
 		p = "yes"
 	}
-	if _, err := testbed("persist", fmt.Sprint(nd.idx), p); err != nil {
+	if _, err := nd.Testbed("persist", p); err != nil {
 		return err
 	}
 	blind := r.blind(s.Node)
 	before := nd.reconciles()
-	if _, err := testbed("restart", fmt.Sprint(nd.idx)); err != nil {
+	if _, err := nd.Testbed("restart"); err != nil {
 		return err
 	}
 	nd.persist = s.Persist
-	nd.closeAMI()
+	nd.CloseAMI()
 	r.blindRest[s.Node] = true
 	if !blind {
 		r.waitReconcile(s.Node, before)
@@ -382,7 +369,7 @@ func (r *runner) waitSettled(e *execOp, d time.Duration) bool {
 // perform makes the change through AMI or the Asterisk CLI.
 func (r *runner) perform(n *node, o op) error {
 	if o.CLI {
-		out, err := testbed("rx", fmt.Sprint(n.idx), o.cliCommand())
+		out, err := n.Testbed("rx", o.cliCommand())
 		if err != nil {
 			return err
 		}
@@ -392,24 +379,22 @@ func (r *runner) perform(n *node, o op) error {
 		return nil
 	}
 	q, iface := o.Key.spelled()
-	_, err := withAMI(n, func(ctx context.Context, cl *ami.Client) (struct{}, error) {
-		var err error
+	return n.do(func(ctx context.Context, cl *ami.Client) error {
 		switch o.Kind {
 		case opAdd:
-			err = cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: o.Name,
+			return cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: o.Name,
 				Penalty: o.Penalty, Paused: o.Paused, Reason: o.Reason})
 		case opRemove:
-			err = cl.QueueRemove(ctx, q, iface)
+			return cl.QueueRemove(ctx, q, iface)
 		case opPause:
-			err = cl.QueuePause(ctx, q, iface, true, o.Reason)
+			return cl.QueuePause(ctx, q, iface, true, o.Reason)
 		case opUnpause:
-			err = cl.QueuePause(ctx, q, iface, false, "")
+			return cl.QueuePause(ctx, q, iface, false, "")
 		case opPenalty:
-			err = cl.QueuePenalty(ctx, q, iface, o.Penalty)
+			return cl.QueuePenalty(ctx, q, iface, o.Penalty)
 		}
-		return struct{}{}, err
+		return nil
 	})
-	return err
 }
 
 // oracle returns the expected state of every key: the state after the last
@@ -431,18 +416,18 @@ func (r *runner) oracle() map[key]member {
 func (c *cluster) reset(dir string) error {
 	for _, n := range c.nodes {
 		c.stopDaemon(n, false)
-		n.gate.set(true)
-		n.amiGate.set(true)
+		n.PeerGate.Heal()
+		n.AMIGate.Heal()
 	}
 	for _, n := range c.nodes {
 		if !n.persist {
-			if _, err := testbed("persist", fmt.Sprint(n.idx), "yes"); err != nil {
+			if _, err := n.Testbed("persist", "yes"); err != nil {
 				return err
 			}
-			if _, err := testbed("restart", fmt.Sprint(n.idx)); err != nil {
+			if _, err := n.Testbed("restart"); err != nil {
 				return err
 			}
-			n.closeAMI()
+			n.CloseAMI()
 			n.persist = true
 		}
 		live, err := n.members()
@@ -451,39 +436,37 @@ func (c *cluster) reset(dir string) error {
 		}
 		for k, m := range live {
 			q, iface := k.spelled()
-			_, err := withAMI(n, func(ctx context.Context, cl *ami.Client) (struct{}, error) {
+			err := n.do(func(ctx context.Context, cl *ami.Client) error {
 				switch {
 				case !k.static():
-					return struct{}{}, cl.QueueRemove(ctx, q, iface)
+					return cl.QueueRemove(ctx, q, iface)
 				case m.Paused:
 					if err := cl.QueuePause(ctx, q, iface, false, ""); err != nil {
-						return struct{}{}, err
+						return err
 					}
 				}
 				if k.static() && m.Penalty != 0 {
-					return struct{}{}, cl.QueuePenalty(ctx, q, iface, 0)
+					return cl.QueuePenalty(ctx, q, iface, 0)
 				}
-				return struct{}{}, nil
+				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("reset %s %s: %w", n.name, k, err)
+				return fmt.Errorf("reset %s %s: %w", n.Name, k, err)
 			}
 		}
-		if _, err := testbed("persist", fmt.Sprint(n.idx), "yes"); err != nil {
+		if _, err := n.Testbed("persist", "yes"); err != nil {
 			return err
 		}
-		if _, err := testbed("rx", fmt.Sprint(n.idx), "database deltree Queue/PersistentMembers"); err != nil {
+		if _, err := n.Testbed("rx", "database deltree Queue/PersistentMembers"); err != nil {
 			return err
 		}
 		for _, sql := range []string{"DELETE FROM attribute_state WHERE class = 'queue_sync'", "DELETE FROM queue_sync_peer", "DELETE FROM queue_sync_meta"} {
-			if err := n.exec(sql); err != nil {
+			if err := n.Exec(sql); err != nil {
 				return err
 			}
 		}
 	}
-	for _, n := range c.nodes {
-		c.writeConfigs(n, dir)
-	}
+	c.SetLogDir(dir)
 	for _, n := range c.nodes {
 		if err := c.startDaemon(n, 0); err != nil {
 			return err

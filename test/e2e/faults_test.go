@@ -7,11 +7,12 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-func restartDaemon(t *testing.T, n *node) time.Time {
+func restartDaemon(t *testing.T, n *harness.Node) time.Time {
 	t.Helper()
-	if err := tb.startDaemon(n); err != nil {
+	if err := startDaemon(n); err != nil {
 		t.Fatal(err)
 	}
 	return time.Now()
@@ -21,8 +22,8 @@ func restartDaemon(t *testing.T, n *node) time.Time {
 // daemon is back.
 func TestLiveCatchUpAfterDaemonOutage(t *testing.T) {
 	reset(t)
-	a, b := tb.nodes[0], tb.nodes[1]
-	tb.stopDaemon(b)
+	a, b := tb.Nodes[0], tb.Nodes[1]
+	b.Stop()
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3301@agents", MemberName: "Out1", Paused: true, Reason: "away"})
 	add(t, a, ami.QueueAddRequest{Queue: "billing", Interface: "Local/3302@agents", MemberName: "Out2", Penalty: 2})
 	time.Sleep(300 * time.Millisecond)
@@ -35,16 +36,12 @@ func TestLiveCatchUpAfterDaemonOutage(t *testing.T) {
 // after A's daemon restarts.
 func TestLiveSurvivesSIGKILL(t *testing.T) {
 	reset(t)
-	a := tb.nodes[0]
+	a := tb.Nodes[0]
 	partition(t) // nothing may leave A before the kill
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3303@agents", MemberName: "Killed"})
 	time.Sleep(100 * time.Millisecond)
-	_ = a.daemon.Process.Kill()
-	_ = a.daemon.Wait()
-	a.daemon = nil
-	for _, n := range tb.nodes {
-		n.gate.set(true)
-	}
+	a.Kill()
+	tb.Heal()
 	restartDaemon(t, a)
 	d := waitSame(t, 15*time.Second, has("support", "Local/3303@agents", nil))
 	t.Logf("change reached B %s after A's daemon restarted", d)
@@ -56,19 +53,17 @@ func TestLiveAsteriskRestart(t *testing.T) {
 	for _, persist := range []string{"yes", "no"} {
 		t.Run("persistentmembers="+persist, func(t *testing.T) {
 			reset(t)
-			a, b := tb.nodes[0], tb.nodes[1]
+			a, b := tb.Nodes[0], tb.Nodes[1]
 			add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3304@agents", MemberName: "Rs", Paused: true, Reason: "meeting"})
 			add(t, b, ami.QueueAddRequest{Queue: "support", Interface: "Local/3305@agents", MemberName: "Rt"})
-			if err := amiClient(t, b).QueuePenalty(ctxT(t), "support", "Local/3305@agents", 6); err != nil {
-				t.Fatal(err)
-			}
+			setPenalty(t, b, "support", "Local/3305@agents", 6)
 			waitSame(t, 15*time.Second, has("support", "Local/3305@agents", func(m memberView) bool { return m.Penalty == 6 }))
 			want := render(members(t, a))
 			time.Sleep(2 * time.Second) // astdb commits lazily
-			markB := queueLogMark(t, b)
+			markB := len(b.QueueLog())
 			restartAsterisk(t, a, persist)
 			waitSame(t, 20*time.Second, func(ms []memberView) bool { return render(ms) == want })
-			if l := queueLog(t, b, markB, "Local/3304@agents", "Local/3305@agents", "Rs", "Rt"); len(l) != 0 {
+			if l := queueLog(b, markB, "Local/3304@agents", "Local/3305@agents", "Rs", "Rt"); len(l) != 0 {
 				t.Fatalf("B was touched by A's restart: %v", l)
 			}
 		})
@@ -79,11 +74,11 @@ func TestLiveAsteriskRestart(t *testing.T) {
 // snapshot, reconciles, and the change made meanwhile reaches B.
 func TestLiveAMIConnectionCut(t *testing.T) {
 	reset(t)
-	a := tb.nodes[0]
-	a.amiGate.set(false)
+	a := tb.Nodes[0]
+	a.AMIGate.Cut()
 	add(t, a, ami.QueueAddRequest{Queue: "billing", Interface: "Local/3306@agents", MemberName: "Cut", Paused: true, Reason: "while cut"})
 	time.Sleep(300 * time.Millisecond)
-	a.amiGate.set(true)
+	a.AMIGate.Heal()
 	d := waitSame(t, 20*time.Second, has("billing", "Local/3306@agents", func(m memberView) bool { return m.Paused && m.Reason == "while cut" }))
 	t.Logf("converged %s after the AMI connection was restored", d)
 }

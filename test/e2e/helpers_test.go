@@ -5,10 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
+func ctxT(t *testing.T) context.Context { return harness.Context(t, 2*time.Minute) }
 
 // memberView is the synced part of a member, for comparing nodes.
 type memberView struct {
@@ -41,16 +35,16 @@ func (m memberView) String() string {
 }
 
 // members returns n's live members of the test queues, sorted.
-func members(t *testing.T, n *node) []memberView {
+func members(t *testing.T, n *harness.Node) []memberView {
 	t.Helper()
 	cl := amiClient(t, n)
 	qs, err := cl.QueueStatus(ctxT(t), "", "")
 	if err != nil {
-		t.Fatalf("QueueStatus on %s: %v", n.name, err)
+		t.Fatalf("QueueStatus on %s: %v", n.Name, err)
 	}
 	var out []memberView
 	for _, m := range qs.Members {
-		if !isTestQueue(m.Queue) {
+		if !harness.IsTestQueue(m.Queue) {
 			continue
 		}
 		v := memberView{Queue: m.Queue, Interface: m.Interface, Name: m.Name, StateInterface: m.StateInterface,
@@ -64,15 +58,6 @@ func members(t *testing.T, n *node) []memberView {
 	return out
 }
 
-func isTestQueue(q string) bool {
-	for _, t := range testQueues {
-		if strings.EqualFold(t, q) {
-			return true
-		}
-	}
-	return false
-}
-
 func render(ms []memberView) string {
 	var b strings.Builder
 	for _, m := range ms {
@@ -84,7 +69,7 @@ func render(ms []memberView) string {
 // requireSame fails unless both nodes hold the same members.
 func requireSame(t *testing.T) []memberView {
 	t.Helper()
-	a, b := members(t, tb.nodes[0]), members(t, tb.nodes[1])
+	a, b := members(t, tb.Nodes[0]), members(t, tb.Nodes[1])
 	if render(a) != render(b) {
 		t.Fatalf("nodes differ:\nsop1:\n%ssop2:\n%s", render(a), render(b))
 	}
@@ -104,33 +89,33 @@ func find(ms []memberView, queue, iface string) *memberView {
 // empties both journals, so that each scenario starts clean.
 func reset(t *testing.T) {
 	t.Helper()
-	for _, n := range tb.nodes {
-		tb.stopDaemon(n)
+	for _, n := range tb.Nodes {
+		n.Stop()
 	}
-	for _, n := range tb.nodes {
+	for _, n := range tb.Nodes {
 		cl := amiClient(t, n)
 		qs, err := cl.QueueStatus(ctxT(t), "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, m := range qs.Members {
-			if isTestQueue(m.Queue) && m.Membership == "dynamic" {
+			if harness.IsTestQueue(m.Queue) && m.Membership == "dynamic" {
 				if err := cl.QueueRemove(ctxT(t), m.Queue, m.Interface); err != nil {
-					t.Fatalf("reset %s: remove %s/%s: %v", n.name, m.Queue, m.Interface, err)
+					t.Fatalf("reset %s: remove %s/%s: %v", n.Name, m.Queue, m.Interface, err)
 				}
 			}
-			if isTestQueue(m.Queue) && m.Membership == "static" && m.Paused {
+			if harness.IsTestQueue(m.Queue) && m.Membership == "static" && m.Paused {
 				_ = cl.QueuePause(ctxT(t), m.Queue, m.Interface, false, "")
 			}
 		}
 		// Forget members Asterisk persisted while persistentmembers was on.
-		runTestbed(t, "rx", itoa(n.idx), "database deltree Queue/PersistentMembers")
+		runTestbed(t, n, "rx", "database deltree Queue/PersistentMembers")
 		execSQL(t, n, "DELETE FROM attribute_state WHERE class = 'queue_sync'")
 		execSQL(t, n, "DELETE FROM queue_sync_peer")
 	}
-	for _, n := range tb.nodes {
-		n.gate.set(true)
-		if err := tb.startDaemon(n); err != nil {
+	tb.Heal()
+	for _, n := range tb.Nodes {
+		if err := startDaemon(n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -142,32 +127,27 @@ func reset(t *testing.T) {
 // the test ends; the resync commands still reach the peers directly.
 func partition(t *testing.T) {
 	t.Helper()
-	for _, n := range tb.nodes {
-		n.gate.set(false)
-	}
-	t.Cleanup(func() {
-		for _, n := range tb.nodes {
-			n.gate.set(true)
-		}
-	})
+	tb.Partition()
+	t.Cleanup(tb.Heal)
 }
 
-func execSQL(t *testing.T, n *node, sql string, args ...any) {
+func execSQL(t *testing.T, n *harness.Node, sql string, args ...any) {
 	t.Helper()
-	conn, err := pgx.Connect(ctxT(t), n.dbURL)
+	conn, err := pgx.Connect(ctxT(t), n.DBURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctxT(t), sql, args...); err != nil {
-		t.Fatalf("%s on %s: %v", sql, n.name, err)
+		t.Fatalf("%s on %s: %v", sql, n.Name, err)
 	}
 }
 
-// journal returns n's journal rows as comparable text, sorted.
-func journal(t *testing.T, n *node) string {
+// journal returns n's journal rows as comparable text, sorted. It takes a
+// connection of its own each time, as an operator's psql would.
+func journal(t *testing.T, n *harness.Node) string {
 	t.Helper()
-	conn, err := pgx.Connect(ctxT(t), n.dbURL)
+	conn, err := pgx.Connect(ctxT(t), n.DBURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,66 +169,39 @@ func journal(t *testing.T, n *node) string {
 	return b.String()
 }
 
-// queueLog returns the lines of n's queue_log written since mark that
-// mention iface or name.
-func queueLog(t *testing.T, n *node, since int, needles ...string) []string {
+// queueLog returns the lines of n's queue_log written since mark (a
+// length of n.QueueLog()) that mention one of agents.
+func queueLog(n *harness.Node, since int, agents ...string) []string {
+	lines := n.QueueLog()
+	return harness.Mentioning(lines[min(since, len(lines)):], agents...)
+}
+
+// act runs one AMI action on n and fails the test if Asterisk refuses it.
+func act(t *testing.T, n *harness.Node, what string, f func(context.Context, *ami.Client) error) {
 	t.Helper()
-	b, err := os.ReadFile(n.astDir + "/log/queue_log")
-	if err != nil {
-		t.Fatal(err)
+	if err := f(ctxT(t), amiClient(t, n)); err != nil {
+		t.Fatalf("%s on %s: %v", what, n.Name, err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	var out []string
-	for _, l := range lines[min(since, len(lines)):] {
-		for _, nd := range needles {
-			if strings.Contains(l, "|"+nd+"|") {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return out
 }
 
-func queueLogMark(t *testing.T, n *node) int {
+func add(t *testing.T, n *harness.Node, r ami.QueueAddRequest) {
 	t.Helper()
-	b, _ := os.ReadFile(n.astDir + "/log/queue_log")
-	return len(strings.Split(strings.TrimSpace(string(b)), "\n"))
+	act(t, n, "QueueAdd", func(ctx context.Context, cl *ami.Client) error { return cl.QueueAdd(ctx, r) })
 }
 
-func countVerb(lines []string, verb string) int {
-	c := 0
-	for _, l := range lines {
-		f := strings.Split(l, "|")
-		if len(f) > 4 && f[4] == verb {
-			c++
-		}
-	}
-	return c
-}
-
-func resync(t *testing.T, n *node, args ...string) string {
+func remove(t *testing.T, n *harness.Node, queue, iface string) {
 	t.Helper()
-	out, errOut, err := tb.run3(n, append([]string{"resync"}, args...)...)
-	if err != nil {
-		t.Fatalf("resync on %s: exit %d\nstdout:\n%s\nstderr:\n%s", n.name, exitCode(err), out, errOut)
-	}
-	return out
+	act(t, n, "QueueRemove", func(ctx context.Context, cl *ami.Client) error { return cl.QueueRemove(ctx, queue, iface) })
 }
 
-func add(t *testing.T, n *node, r ami.QueueAddRequest) {
+func pause(t *testing.T, n *harness.Node, queue, iface string, paused bool, reason string) {
 	t.Helper()
-	if err := amiClient(t, n).QueueAdd(ctxT(t), r); err != nil {
-		t.Fatalf("QueueAdd on %s: %v", n.name, err)
-	}
+	act(t, n, "QueuePause", func(ctx context.Context, cl *ami.Client) error {
+		return cl.QueuePause(ctx, queue, iface, paused, reason)
+	})
 }
 
-func runTestbed(t *testing.T, args ...string) {
+func setPenalty(t *testing.T, n *harness.Node, queue, iface string, penalty int) {
 	t.Helper()
-	out, err := exec.Command(env("QS_TESTBED"), args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("testbed %v: %v\n%s", args, err, out)
-	}
+	act(t, n, "QueuePenalty", func(ctx context.Context, cl *ami.Client) error { return cl.QueuePenalty(ctx, queue, iface, penalty) })
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // waitSame waits until both nodes hold the same members and cond holds on
@@ -20,7 +21,7 @@ func waitSame(t *testing.T, timeout time.Duration, cond func([]memberView) bool)
 	start := time.Now()
 	var a, b []memberView
 	for time.Since(start) < timeout {
-		a, b = members(t, tb.nodes[0]), members(t, tb.nodes[1])
+		a, b = members(t, tb.Nodes[0]), members(t, tb.Nodes[1])
 		if render(a) == render(b) && (cond == nil || cond(a)) {
 			return time.Since(start)
 		}
@@ -44,22 +45,22 @@ func hasNot(queue, iface string) func([]memberView) bool {
 // Each kind of change made on one node appears on the other, both ways.
 func TestLiveReplicatesEachChange(t *testing.T) {
 	reset(t)
-	for i, dir := range [][2]*node{{tb.nodes[0], tb.nodes[1]}, {tb.nodes[1], tb.nodes[0]}} {
+	for i, dir := range [][2]*harness.Node{{tb.Nodes[0], tb.Nodes[1]}, {tb.Nodes[1], tb.Nodes[0]}} {
 		src, dst := dir[0], dir[1]
 		iface := fmt.Sprintf("Local/31%02d@agents", i)
-		t.Run(src.name+"->"+dst.name, func(t *testing.T) {
+		t.Run(src.Name+"->"+dst.Name, func(t *testing.T) {
 			cl := amiClient(t, src)
 			ctx := ctxT(t)
 			step := func(name string, do func() error, cond func([]memberView) bool) {
 				t.Helper()
 				if err := do(); err != nil {
-					t.Fatalf("%s on %s: %v", name, src.name, err)
+					t.Fatalf("%s on %s: %v", name, src.Name, err)
 				}
 				d := waitSame(t, 15*time.Second, cond)
 				t.Logf("%s replicated in %s", name, d)
 			}
 			step("add", func() error {
-				return cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: "sales", Interface: iface, MemberName: "Live " + src.name, Penalty: 1})
+				return cl.QueueAdd(ctx, ami.QueueAddRequest{Queue: "sales", Interface: iface, MemberName: "Live " + src.Name, Penalty: 1})
 			}, has("sales", iface, nil))
 			step("pause", func() error { return cl.QueuePause(ctx, "sales", iface, true, "coffee: 5 min, maybe 10") },
 				has("sales", iface, func(m memberView) bool { return m.Paused && m.Reason == "coffee: 5 min, maybe 10" }))
@@ -78,7 +79,7 @@ func TestLiveReplicatesEachChange(t *testing.T) {
 
 // waitRinginuse waits until n's CLI shows iface's ringinuse as want
 // (QueueStatus does not report it).
-func waitRinginuse(t *testing.T, n *node, queue, iface string, want bool) {
+func waitRinginuse(t *testing.T, n *harness.Node, queue, iface string, want bool) {
 	t.Helper()
 	word := map[bool]string{true: "ringinuse enabled", false: "ringinuse disabled"}[want]
 	deadline := time.Now().Add(15 * time.Second)
@@ -91,14 +92,14 @@ func waitRinginuse(t *testing.T, n *node, queue, iface string, want bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: %s in %s never showed %q", n.name, iface, queue, word)
+	t.Fatalf("%s: %s in %s never showed %q", n.Name, iface, queue, word)
 }
 
 // A change made with the Asterisk CLI, not AMI, is replicated too.
 func TestLiveReplicatesCLIChange(t *testing.T) {
 	reset(t)
-	runTestbed(t, "rx", "0", "queue add member Local/3110@agents to support penalty 3 as Cli")
-	runTestbed(t, "rx", "0", "queue pause member Local/3110@agents queue support reason cli-break")
+	runTestbed(t, tb.Nodes[0], "rx", "queue add member Local/3110@agents to support penalty 3 as Cli")
+	runTestbed(t, tb.Nodes[0], "rx", "queue pause member Local/3110@agents queue support reason cli-break")
 	waitSame(t, 15*time.Second, has("support", "Local/3110@agents", func(m memberView) bool {
 		return m.Paused && m.Reason == "cli-break" && m.Penalty == 3
 	}))
@@ -109,8 +110,8 @@ func TestLiveReplicatesCLIChange(t *testing.T) {
 func TestLiveRandomChanges(t *testing.T) {
 	reset(t)
 	rng := rand.New(rand.NewPCG(42, 7))
-	marks := [2]int{queueLogMark(t, tb.nodes[0]), queueLogMark(t, tb.nodes[1])}
-	clients := [2]*ami.Client{amiClient(t, tb.nodes[0]), amiClient(t, tb.nodes[1])}
+	marks := [2]int{len(tb.Nodes[0].QueueLog()), len(tb.Nodes[1].QueueLog())}
+	clients := [2]*ami.Client{amiClient(t, tb.Nodes[0]), amiClient(t, tb.Nodes[1])}
 	queues := []string{"sales", "billing"}
 	var ifaces, names []string
 	for i := 0; i < 6; i++ {
@@ -134,11 +135,11 @@ func TestLiveRandomChanges(t *testing.T) {
 	for i, name := range names {
 		byName[name] = ifaces[i]
 	}
-	for i, n := range tb.nodes {
-		lines := queueLog(t, n, marks[i], needles...)
+	for i, n := range tb.Nodes {
+		lines := queueLog(n, marks[i], needles...)
 		if bad := redundant(lines, byName); len(bad) > 0 {
 			t.Errorf("%s's queue_log shows actions that changed nothing (echo or re-pause):\n%s\nwhole log:\n%s",
-				n.name, strings.Join(bad, "\n"), strings.Join(lines, "\n"))
+				n.Name, strings.Join(bad, "\n"), strings.Join(lines, "\n"))
 		}
 	}
 	requireSame(t)

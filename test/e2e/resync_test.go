@@ -10,6 +10,7 @@ import (
 	"github.com/queuesync/queuesync/internal/store"
 
 	"github.com/queuesync/queuesync/pkg/ami"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 // a. A member added, paused with a reason and given a penalty on A only:
@@ -17,33 +18,28 @@ import (
 func TestResyncCopiesNewMember(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3001@agents", MemberName: "Alice", StateInterface: "Custom:3001"})
-	cl := amiClient(t, a)
-	if err := cl.QueuePause(ctxT(t), "sales", "Local/3001@agents", true, "lunch: back at 2, promise"); err != nil {
-		t.Fatal(err)
-	}
-	if err := cl.QueuePenalty(ctxT(t), "sales", "Local/3001@agents", 3); err != nil {
-		t.Fatal(err)
-	}
-	mark := queueLogMark(t, b)
+	pause(t, a, "sales", "Local/3001@agents", true, "lunch: back at 2, promise")
+	setPenalty(t, a, "sales", "Local/3001@agents", 3)
+	mark := len(b.QueueLog())
 	out := resync(t, b, "-v")
 	ms := requireSame(t)
 	m := find(ms, "sales", "Local/3001@agents")
 	if m == nil || !m.Paused || m.Reason != "lunch: back at 2, promise" || m.Penalty != 3 || m.Name != "Alice" || m.StateInterface != "Custom:3001" {
 		t.Fatalf("B's member = %v\n%s", m, out)
 	}
-	lines := queueLog(t, b, mark, "Local/3001@agents", "Alice")
-	if countVerb(lines, "ADDMEMBER") != 1 || countVerb(lines, "PAUSE") != 0 || countVerb(lines, "PENALTY") != 0 || countVerb(lines, "UNPAUSE") != 0 {
+	lines := queueLog(b, mark, "Local/3001@agents", "Alice")
+	if harness.CountVerb(lines, "ADDMEMBER") != 1 || harness.CountVerb(lines, "PAUSE") != 0 || harness.CountVerb(lines, "PENALTY") != 0 || harness.CountVerb(lines, "UNPAUSE") != 0 {
 		t.Fatalf("B's queue_log shows more than one QueueAdd:\n%s", strings.Join(lines, "\n"))
 	}
 	if !strings.Contains(out, "QueueAdd") || !strings.Contains(out, "applied") {
 		t.Fatalf("resync -v does not show the add:\n%s", out)
 	}
 	// A second resync finds nothing to do and touches nothing.
-	mark = queueLogMark(t, b)
+	mark = len(b.QueueLog())
 	out = resync(t, b, "-v")
-	if l := queueLog(t, b, mark, "Local/3001@agents", "Alice"); len(l) != 0 {
+	if l := queueLog(b, mark, "Local/3001@agents", "Alice"); len(l) != 0 {
 		t.Fatalf("second resync acted again: %v\n%s", l, out)
 	}
 	if !strings.Contains(out, "in sync") {
@@ -56,7 +52,7 @@ func TestResyncCopiesNewMember(t *testing.T) {
 func TestResyncConflictLastWriterWins(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3002@agents", MemberName: "Bob", Penalty: 1, Paused: true, Reason: "from A"})
 	time.Sleep(1100 * time.Millisecond) // Asterisk dates changes to the second
 	add(t, b, ami.QueueAddRequest{Queue: "support", Interface: "Local/3002@agents", MemberName: "Bob", Penalty: 5, Paused: true, Reason: "from B"})
@@ -77,14 +73,12 @@ func TestResyncConflictLastWriterWins(t *testing.T) {
 func TestResyncRemovalWins(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "billing", Interface: "Local/3003@agents", MemberName: "Carol"})
 	resync(t, a)
 	requireSame(t)
 	time.Sleep(1100 * time.Millisecond)
-	if err := amiClient(t, a).QueueRemove(ctxT(t), "billing", "Local/3003@agents"); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, a, "billing", "Local/3003@agents")
 	resync(t, b)
 	resync(t, a)
 	ms := requireSame(t)
@@ -99,17 +93,15 @@ func TestResyncRemovalWins(t *testing.T) {
 func TestResyncRestoresAfterRestart(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3004@agents", MemberName: "Dave", Paused: true, Reason: "training"})
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3005@agents", MemberName: "Erin"})
-	if err := amiClient(t, a).QueuePenalty(ctxT(t), "support", "Local/3005@agents", 7); err != nil {
-		t.Fatal(err)
-	}
+	setPenalty(t, a, "support", "Local/3005@agents", 7)
 	resync(t, b)
 	before := requireSame(t)
-	tb.stopDaemon(a) // the command, not the daemon, must do the restore here
+	a.Stop() // the command, not the daemon, must do the restore here
 	t.Cleanup(func() {
-		if err := tb.startDaemon(a); err != nil {
+		if err := startDaemon(a); err != nil {
 			t.Error(err)
 		}
 	})
@@ -117,13 +109,13 @@ func TestResyncRestoresAfterRestart(t *testing.T) {
 	if len(members(t, a)) >= len(before) {
 		t.Fatalf("restart without persistentmembers kept the dynamic members")
 	}
-	markB := queueLogMark(t, b)
+	markB := len(b.QueueLog())
 	out := resync(t, a, "-v")
 	after := requireSame(t)
 	if render(after) != render(before) {
 		t.Fatalf("after restart + resync:\n%s\nwant:\n%s\n%s", render(after), render(before), out)
 	}
-	if l := queueLog(t, b, markB, "Local/3004@agents", "Local/3005@agents", "Dave", "Erin"); len(l) != 0 {
+	if l := queueLog(b, markB, "Local/3004@agents", "Local/3005@agents", "Dave", "Erin"); len(l) != 0 {
 		t.Fatalf("B was touched: %v", l)
 	}
 	if !strings.Contains(out, "restored") {
@@ -131,25 +123,23 @@ func TestResyncRestoresAfterRestart(t *testing.T) {
 	}
 }
 
-func restartAsterisk(t *testing.T, n *node, persist string) {
+func restartAsterisk(t *testing.T, n *harness.Node, persist string) {
 	t.Helper()
-	runTestbed(t, "persist", itoa(n.idx), persist)
-	t.Cleanup(func() { runTestbed(t, "persist", itoa(n.idx), "yes") })
-	runTestbed(t, "restart", itoa(n.idx))
+	runTestbed(t, n, "persist", persist)
+	t.Cleanup(func() { runTestbed(t, n, "persist", "yes") })
+	runTestbed(t, n, "restart")
 }
 
 // e. --dry-run changes nothing on either node or journal.
 func TestResyncDryRun(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, a, ami.QueueAddRequest{Queue: "sales", Interface: "Local/3006@agents", MemberName: "Fay", Penalty: 2})
 	add(t, b, ami.QueueAddRequest{Queue: "billing", Interface: "Local/3007@agents", MemberName: "Gus"})
 	resync(t, a) // journals both, converges
 	time.Sleep(1100 * time.Millisecond)
-	if err := amiClient(t, b).QueuePause(ctxT(t), "sales", "Local/3006@agents", true, "dry"); err != nil {
-		t.Fatal(err)
-	}
+	pause(t, b, "sales", "Local/3006@agents", true, "dry")
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3008@agents"})
 	ma, mb, ja, jb := members(t, a), members(t, b), journal(t, a), journal(t, b)
 	out := resync(t, a, "-v", "--dry-run")
@@ -166,8 +156,8 @@ func TestResyncDryRun(t *testing.T) {
 
 // f. A second concurrent resync exits 4.
 func TestResyncLocked(t *testing.T) {
-	a := tb.nodes[0]
-	st, err := store.Open(ctxT(t), a.dbURL, store.Options{})
+	a := tb.Nodes[0]
+	st, err := store.Open(ctxT(t), a.DBURL, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,11 +167,11 @@ func TestResyncLocked(t *testing.T) {
 		t.Fatalf("take the resync lock: ok=%v err=%v", ok, err)
 	}
 	defer release()
-	out, errOut, err := tb.run3(a, "resync")
-	if exitCode(err) != 4 {
-		t.Fatalf("resync while locked: exit %d, want 4\n%s%s", exitCode(err), out, errOut)
+	r := tb.CLI(a, harness.CLIOptions{}, "resync")
+	if r.Code() != 4 {
+		t.Fatalf("resync while locked: exit %d, want 4\n%s%s", r.Code(), r.Stdout, r.Stderr)
 	}
-	if !strings.Contains(errOut, "another queuesync") {
-		t.Fatalf("no clear message: %s", errOut)
+	if !strings.Contains(r.Stderr, "another queuesync") {
+		t.Fatalf("no clear message: %s", r.Stderr)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
 const peerSecret = "e2e-shared-secret-0123456789abcdef"
@@ -38,9 +39,9 @@ func signWith(secret string, at time.Time) func(*http.Request, []byte) {
 	return func(r *http.Request, body []byte) { peer.Sign(r, "sop1", []byte(secret), at, body) }
 }
 
-func send(t *testing.T, n *node, pr peerReq) (int, string, *http.Request) {
+func send(t *testing.T, n *harness.Node, pr peerReq) (int, string, *http.Request) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(ctxT(t), pr.method, "http://"+n.listen+pr.path, bytes.NewReader(pr.body))
+	req, err := http.NewRequestWithContext(ctxT(t), pr.method, "http://"+n.Listen+pr.path, bytes.NewReader(pr.body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func do(t *testing.T, req *http.Request) (int, string, *http.Request) {
 func TestPeerAPIRefusesBadRequests(t *testing.T) {
 	reset(t)
 	partition(t)
-	a, b := tb.nodes[0], tb.nodes[1]
+	a, b := tb.Nodes[0], tb.Nodes[1]
 	now := time.Now()
 	good := []byte(memberXML("Local/3401@agents", "Mallory", "x", now))
 	before := [2]string{render(members(t, a)) + journal(t, a), render(members(t, b)) + journal(t, b)}
@@ -123,15 +124,13 @@ func TestPeerAPIRefusesBadRequests(t *testing.T) {
 func TestPeerAPIRefusesReplay(t *testing.T) {
 	reset(t)
 	partition(t)
-	b := tb.nodes[1]
+	b := tb.Nodes[1]
 	body := []byte(memberXML("Local/3406@agents", "Replay", "first", time.Now()))
 	code, resp, req := send(t, b, peerReq{"POST", peer.PathChanges, body, signWith(peerSecret, time.Now())})
 	if code != 200 || !strings.Contains(resp, `status="applied"`) {
 		t.Fatalf("signed change not applied: %d %s", code, resp)
 	}
-	if err := amiClient(t, b).QueueRemove(ctxT(t), "sales", "Local/3406@agents"); err != nil {
-		t.Fatal(err)
-	}
+	remove(t, b, "sales", "Local/3406@agents")
 	replay, err := http.NewRequestWithContext(context.Background(), "POST", req.URL.String(), bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ type StaticMember struct {
 // with secret "queuesync", read and write "agent". It can run the whole
 // queue workflow but not Command or CoreStatus.
 func DefaultUsers() []User {
-	return []User{{Name: "queuesync-min", Secret: "queuesync", Read: "agent", Write: "agent"}}
+	return []User{{Name: "queuesync-min", Secret: Secret, Read: "agent", Write: "agent"}}
 }
 
 // DefaultQueues returns the testbed's queues: billing (leastrecent), support
@@ -82,7 +82,7 @@ func (o ServerOptions) withDefaults() ServerOptions {
 		o.Username = "queuesync"
 	}
 	if o.Secret == "" {
-		o.Secret = "queuesync"
+		o.Secret = Secret
 	}
 	if o.Users == nil {
 		o.Users = DefaultUsers()
