@@ -50,9 +50,7 @@ printing new lines until interrupted, and follows the file across logrotate
 
 Log only needs log_file from the config: it runs even when other parts of
 the config are not valid, and --log-file reads another file. It exits 1 when
-the file cannot be read; log -f runs until interrupted (130).
-
-` + exitStatusHelp,
+the file cannot be read; log -f runs until interrupted (130).`,
 		Example: `  # the last 50 lines
   queuesync log
 

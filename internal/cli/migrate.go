@@ -15,9 +15,7 @@ func newMigrateCmd(d *Deps) *cobra.Command {
 		Long: `Migrate applies the journal schema (table attribute_state, class queue_sync,
 and queuesync's own tables) embedded in this binary to database.url. It is
 safe to run any number of times and from several nodes at once. The daemon
-runs it at start.
-
-` + exitStatusHelp,
+runs it at start.`,
 		Example: `  queuesync migrate --database-url postgres://queuesync@127.0.0.1/cdrdb`,
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
