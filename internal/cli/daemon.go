@@ -75,7 +75,7 @@ func runDaemon(ctx context.Context, d *Deps) error {
 		d.Log.Warn("starting without the asterisk manager; retrying", "err", err)
 	}
 	if _, err := n.Journal.Migrate(ctx); err != nil {
-		return err
+		return pgAdvice(d.Config.Database.URL, err)
 	}
 	if sd.Enabled() && len(n.Errs) > 0 {
 		if err := d.waitForAMI(ctx, status); err != nil {
