@@ -339,7 +339,7 @@ func TestStatusPeerProblems(t *testing.T) {
 				srv.Close()
 				f.n.peers = []node.Peer{testStatusPeer(t, srv.URL)}
 			},
-			want: []string{"peer sop2: health of peer sop2", "is 'queuesync daemon' running on sop2"},
+			want: []string{"queuesync: health of peer sop2", "is 'queuesync daemon' running on sop2"},
 		},
 		{
 			name: "secrets-differ",

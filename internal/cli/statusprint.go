@@ -35,7 +35,11 @@ func printStatus(d *Deps, r *statusReport, o *statusOptions) error {
 		}
 	}
 	for _, p := range r.Peers {
-		if p.Error != "" {
+		switch {
+		case p.Error == "":
+		case strings.Contains(p.Error, "peer "+p.Name):
+			fmt.Fprintf(d.IO.ErrOut, "queuesync: %s\n", p.Error) // it names the peer already
+		default:
 			fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", p.Name, p.Error)
 		}
 	}
