@@ -70,9 +70,9 @@ in_root() { chroot "$root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-
 
 # Everything but the files that installing and purging a package always
 # touches (dpkg's and apt's own state and logs, the password databases'
-# backups).
+# backups) and /run, which systemd-analyze writes to.
 snapshot() {
-	(cd "$root" && find . -xdev \( -path ./proc -o -path ./var/lib/dpkg -o -path ./var/cache \
+	(cd "$root" && find . -xdev \( -path ./proc -o -path ./run -o -path ./var/lib/dpkg -o -path ./var/cache \
 		-o -path ./var/lib/apt -o -path ./var/log/apt -o -path ./tmp -o -path ./var/cache/man \) -prune \
 		-o -print | grep -v -e '^\./var/log/dpkg\.log$' -e '^\./var/log/alternatives\.log$' \
 		-e '^\./etc/\(passwd\|group\|shadow\|gshadow\|subuid\|subgid\)-$' -e '^\./etc/\.pwd\.lock$' | sort)
@@ -88,7 +88,7 @@ fi
 in_root getent passwd queuesync | grep -q ':/nonexistent:/usr/sbin/nologin$' ||
 	problem "no system user queuesync with home /nonexistent and shell nologin"
 in_root getent group queuesync >/dev/null || problem "no group queuesync"
-[ "$(stat -c '%U:%G %a' "$root/var/log/queue_sync.log" 2>/dev/null)" = "queuesync:adm 640" ] ||
+[ "$(in_root stat -c '%U:%G %a' /var/log/queue_sync.log 2>/dev/null)" = "queuesync:adm 640" ] ||
 	problem "/var/log/queue_sync.log is not queuesync:adm 640"
 for f in /usr/bin/queuesync /etc/queuesync/queuesync.yaml /etc/cron.d/queuesync /etc/logrotate.d/queuesync \
 	/usr/lib/systemd/system/queuesync.service /usr/share/man/man1/queuesync.1.gz \
