@@ -11,7 +11,7 @@ FUZZTIME ?= 10s
 # goreleaser from the Go module proxy; go caches the built binary.
 GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.15.1
 
-.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man completions snapshot package-test clean \
+.PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man man-gz completions snapshot package-test clean \
 	chaos chaos-short chaos-testbed-up chaos-testbed-down
 
 build:
@@ -120,6 +120,12 @@ demo: build testbed-up
 man:
 	go run ./cmd/queuesync gen-man --dir man
 
+## man-gz: the man pages compressed for the packages (build/man), without
+## names or times in the gzip header, so that builds are reproducible.
+man-gz:
+	rm -rf build/man; mkdir -p build/man
+	for f in man/*.[157]; do gzip -9n -c $$f > build/man/$$(basename $$f).gz; done
+
 completions: build
 	mkdir -p completions
 	bin/queuesync completion bash > completions/queuesync.bash
@@ -137,4 +143,4 @@ package-test:
 	GORELEASER="$(GORELEASER)" test/package/check.sh
 
 clean:
-	rm -rf bin dist completions
+	rm -rf bin dist completions build

@@ -29,6 +29,9 @@ else
 	chown queuesync:"$loggroup" "$log"
 fi
 
+# The cron job's memory of the last failure it reported (cron-resync).
+install -d -m 0750 -o queuesync -g queuesync /var/lib/queuesync
+
 if [ -d /run/systemd/system ]; then
 	systemctl daemon-reload >/dev/null || true
 	# An upgrade restarts a running daemon; a new install waits for the

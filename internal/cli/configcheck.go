@@ -22,9 +22,7 @@ func newConfigCmd(d *Deps) *cobra.Command {
 		Long: `The config commands work on queuesync's configuration: the file
 (--config, env QUEUESYNC_CONFIG, default ` + defaultConfigPath + `), then the
 QUEUESYNC_* environment variables, then the command-line flags, over the
-defaults.
-
-` + exitStatusHelp,
+defaults.`,
 		Example: `  queuesync config check`,
 		Args:    cobra.ArbitraryArgs,
 		// The config is what these commands check: do not load it first.
@@ -57,9 +55,7 @@ summary: node, AMI address, database, listen address and peers.
 
 Run it as the user the daemon runs as (sudo -u queuesync queuesync config
 check), so that the secret files are checked with that user's rights. It
-exits 0 when the configuration is valid, 2 when it is not.
-
-` + exitStatusHelp,
+exits 0 when the configuration is valid, 2 when it is not.`,
 		Example: `  queuesync config check
   sudo -u queuesync queuesync config check --config /etc/queuesync/queuesync.yaml`,
 		Args: noArgs,
@@ -85,6 +81,9 @@ func runConfigCheck(d *Deps) error {
 		if len(problems) == 1 {
 			what = "problem"
 		}
+		if !found {
+			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("config %s does not exist (%d %s)", path, len(problems), what)}
+		}
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("config %s is not valid: %d %s", path, len(problems), what)}
 	}
 	return printConfigSummary(d.IO.Out, path, found, cfg)
@@ -95,16 +94,42 @@ func runConfigCheck(d *Deps) error {
 func (d *Deps) checkConfig(path string, explicit bool) (cfg config.Config, found bool, problems []string) {
 	cfg, err := config.Load(path)
 	found = true
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
-		cfg, err, found = config.Default(), nil, false
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		found = false
+		problems = []string{missingConfigProblem(path, explicit)}
+		if explicit {
+			return cfg, found, problems
+		}
+		cfg = config.Default()
+	case err != nil:
+		// Every YAML problem, each line naming the file.
+		msg := strings.TrimPrefix(err.Error(), "parse config "+path+": ")
+		for _, l := range problemLines(errors.New(msg)) {
+			problems = append(problems, path+": "+l)
+		}
+		return cfg, found, problems
 	}
-	if err != nil {
-		return cfg, found, problemLines(err)
-	}
-	problems = problemLines(cfg.ApplyEnv(d.Getenv))
+	problems = append(problems, problemLines(cfg.ApplyEnv(d.Getenv))...)
 	d.applyFlags(&cfg)
 	problems = append(problems, problemLines(cfg.Validate())...)
+	if p := logDirProblem(cfg.LogFile); p != "" {
+		problems = append(problems, p)
+	}
+	if !found && len(problems) == 1 {
+		// The defaults, variables and flags make a valid config alone.
+		problems = nil
+	}
 	return cfg, found, problems
+}
+
+// missingConfigProblem says that the config file does not exist, and
+// where its name came from.
+func missingConfigProblem(path string, explicit bool) string {
+	if explicit {
+		return fmt.Sprintf("%s: the config file does not exist (named by --config or QUEUESYNC_CONFIG); check the path", path)
+	}
+	return fmt.Sprintf("%s: the config file does not exist; create it (the package installs an annotated example, see queuesync.yaml(5)) or name another with --config", path)
 }
 
 // problemLines flattens joined errors into one line each.
@@ -159,7 +184,11 @@ func printConfigSummary(w io.Writer, path string, found bool, c config.Config) e
 		}
 		lines = append(lines, [2]string{key, fmt.Sprintf("%s %s (queues: %s)", p.Name, p.URL, p.Queues)})
 	}
-	lines = append(lines, [2]string{"log_file", c.LogFile + logFileNote(c.LogFile)})
+	logFile := c.LogFile
+	if logFile == "-" {
+		logFile += " (no sync log)"
+	}
+	lines = append(lines, [2]string{"log_file", logFile})
 	if _, err := fmt.Fprintf(w, "config OK: %s\n", path); err != nil {
 		return err
 	}
@@ -171,14 +200,15 @@ func printConfigSummary(w io.Writer, path string, found bool, c config.Config) e
 	return nil
 }
 
-// logFileNote warns when the sync log's directory does not exist: the
-// daemon and resync would fail to open it.
-func logFileNote(path string) string {
-	if path == "-" {
-		return " (no sync log)"
+// logDirProblem reports a sync log whose directory does not exist: the
+// daemon and resync could not open it.
+func logDirProblem(path string) string {
+	if path == "" || path == "-" {
+		return ""
 	}
-	if _, err := os.Stat(filepath.Dir(path)); err != nil {
-		return fmt.Sprintf(" (warning: directory %s does not exist; create it or the daemon cannot start)", filepath.Dir(path))
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Sprintf("log_file: %q: directory %s does not exist; create it, or the daemon and resync cannot start", path, dir)
 	}
 	return ""
 }

@@ -99,15 +99,22 @@ func TestConfigCheck(t *testing.T) {
 			config:   "nodee: sop1\nami:\n  adress: x\n",
 			wantCode: ExitUsage,
 			wantOut: []string{
-				`parse config {config}: line 1: unknown field "nodee" at the top level (check its spelling and indentation)`,
-				`line 3: unknown field "adress" in ami (check its spelling and indentation)`,
+				`{config}: line 1: unknown field "nodee" at the top level (check its spelling and indentation)`,
+				`{config}: line 3: unknown field "adress" in ami (check its spelling and indentation)`,
 			},
 			wantErr: "is not valid: 2 problems",
 		},
 		{
 			name:     "missing-file",
 			wantCode: ExitUsage,
-			wantOut:  []string{`read config {config}: no such file or directory`},
+			wantOut:  []string{`{config}: the config file does not exist (named by --config or QUEUESYNC_CONFIG); check the path`},
+			wantErr:  "queuesync: config {config} does not exist (1 problem)",
+		},
+		{
+			name:     "missing-log-directory",
+			config:   strings.Replace(validConfig(dir), dir+"/queue_sync.log", "/nonexistent/dir/queue_sync.log", 1),
+			wantCode: ExitUsage,
+			wantOut:  []string{`log_file: "/nonexistent/dir/queue_sync.log": directory /nonexistent/dir does not exist; create it, or the daemon and resync cannot start`},
 			wantErr:  "is not valid: 1 problem",
 		},
 	}

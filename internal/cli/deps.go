@@ -15,15 +15,17 @@ import (
 
 // IOStreams are the command's standard streams. Commands write only here.
 type IOStreams struct {
-	In     io.Reader
-	Out    io.Writer
-	ErrOut io.Writer
-	IsTTY  bool // Out is a terminal: print bordered tables instead of TSV
+	In      io.Reader
+	Out     io.Writer
+	ErrOut  io.Writer
+	IsTTY   bool // Out is a terminal: print tables for people instead of TSV
+	Borders bool // the terminal draws box borders (UTF-8, not TERM=dumb)
 }
 
 // StdIO returns the process's standard streams.
 func StdIO() IOStreams {
-	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, IsTTY: term.IsTerminal(int(os.Stdout.Fd()))}
+	tty := term.IsTerminal(int(os.Stdout.Fd()))
+	return IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr, IsTTY: tty, Borders: tty && drawsBorders(os.Getenv)}
 }
 
 // Deps is what commands need from the outside world, injected so that tests

@@ -16,14 +16,6 @@ const (
 	ExitInterrupted = 130 // interrupted by a signal
 )
 
-const exitStatusHelp = `EXIT STATUS
-  0    in sync, or every difference corrected
-  1    error (AMI, database or peer failure that stopped the run)
-  2    usage or configuration error
-  3    partial: a peer unreachable or an action failed; the rest applied
-  4    another resync on this node holds the lock; nothing was done
-  130  interrupted`
-
 // FlagError is a usage error: the command prints its usage and exits 2.
 type FlagError struct{ Err error }
 

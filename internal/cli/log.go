@@ -27,7 +27,7 @@ type logOptions struct {
 func (o *logOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVarP(&o.Follow, "follow", "f", false, "keep printing lines as they are appended (survives logrotate)")
 	f.IntVarP(&o.Lines, "lines", "n", 50, "print the last N lines; 0 prints every line (the default with --since)")
-	f.DurationVar(&o.Since, "since", 0, "only lines logged within this duration, like 30m, 1h or 24h")
+	f.Var(sinceValue{&o.Since}, "since", "only lines logged within this duration, like 30m, 1h, 7d or 2w (rotated copies of the log are read too)")
 	f.BoolVar(&o.JSON, "json", false, "print one JSON object per line: time, node, message")
 }
 
@@ -50,17 +50,15 @@ printing new lines until interrupted, and follows the file across logrotate
 
 Log only needs log_file from the config: it runs even when other parts of
 the config are not valid, and --log-file reads another file. It exits 1 when
-the file cannot be read; log -f runs until interrupted (130).
-
-` + exitStatusHelp,
+the file cannot be read; log -f runs until interrupted (130).`,
 		Example: `  # the last 50 lines
   queuesync log
 
   # everything from the last hour, then keep watching
   queuesync log --since 1h -f
 
-  # the failures of the last day
-  queuesync log --since 24h | grep failed`,
+  # the failures of the last week, from the rotated copies too
+  queuesync log --since 7d | grep failed`,
 		Args: noArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return d.setupForLog()
@@ -116,7 +114,20 @@ func runLog(ctx context.Context, d *Deps, o *logOptions) error {
 	if o.Since > 0 {
 		cutoff = d.Now().Add(-o.Since)
 	}
-	lines, partial, err := tailLines(f, o.Lines, cutoff)
+	var src io.Reader = f
+	if !cutoff.IsZero() {
+		older, err := rotatedReaders(path, cutoff)
+		if err != nil {
+			return fmt.Errorf("read rotated sync log: %w", err)
+		}
+		defer closeAll(older)
+		rs := make([]io.Reader, 0, len(older)+1)
+		for _, r := range older {
+			rs = append(rs, r)
+		}
+		src = io.MultiReader(append(rs, f)...)
+	}
+	lines, partial, err := tailLines(src, o.Lines, cutoff)
 	if err != nil {
 		return fmt.Errorf("read sync log %s: %w", path, err)
 	}

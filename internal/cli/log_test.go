@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -39,7 +41,7 @@ func TestLog(t *testing.T) {
 		{name: "since-nothing", args: []string{"--since", "5m"}, want: nil},
 		{name: "all", args: []string{"-n", "0"}, want: testLog},
 		{name: "json", args: []string{"-n", "1", "--json"}, want: []string{
-			`{"time":"2026-11-25T09:50:00Z","node":"sop1","message":"local journalled queue=support interface=PJSIP/1003"}`}},
+			`{"time":"2026-11-25T09:50:00Z","node":"sop1","message":"local journalled queue=support interface=PJSIP/1003","fields":{"interface":"PJSIP/1003","op":"local","queue":"support","result":"journalled"}}`}},
 		{name: "negative-n", args: []string{"-n", "-1"}, wantCode: ExitUsage},
 		{name: "args", args: []string{"extra"}, wantCode: ExitUsage},
 	}
@@ -188,5 +190,44 @@ func waitFor(t *testing.T, out *syncBuffer, s string) {
 			t.Fatalf("log -f did not print %q; output so far:\n%s", s, out)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestLogSinceDaysAndRotated: --since 7d reads the rotated copies that may
+// hold lines of the last 7 days (plain .1, compressed .2.gz), oldest first.
+func TestLogSinceDaysAndRotated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "queue_sync.log")
+	line := func(age time.Duration, msg string) string {
+		return testNow.Add(-age).UTC().Format(time.RFC3339) + " sop1 " + msg + "\n"
+	}
+	writeFile(t, dir, "queue_sync.log", line(time.Hour, "resync applied queue=sales interface=PJSIP/1 peer=sop2"), 0o644)
+	writeFile(t, dir, "queue_sync.log.1", line(3*24*time.Hour, "delivered queue=q1 interface=a peer=sop2"), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(line(9*24*time.Hour, "too old") + line(6*24*time.Hour, `failed queue=q2 interface=b peer=sop2 reason="AMI said no"`)))
+	_ = zw.Close()
+	writeFile(t, dir, "queue_sync.log.2.gz", gz.String(), 0o644)
+	writeFile(t, dir, "queue_sync.log.3.gz", "not read", 0o644)
+	d, out, errOut := testDeps(nil)
+	if code := runCmd(context.Background(), d, "log", "--log-file", path, "--since", "7d"); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	got := out.String()
+	if strings.Contains(got, "too old") || !strings.Contains(got, "q2") || strings.Index(got, "q2") > strings.Index(got, "q1") || strings.Index(got, "q1") > strings.Index(got, "sales") {
+		t.Errorf("log --since 7d:\n%s", got)
+	}
+	d, out, _ = testDeps(nil)
+	if code := runCmd(context.Background(), d, "log", "--log-file", path, "--since", "7d", "--json"); code != ExitOK {
+		t.Fatal(code)
+	}
+	for _, want := range []string{`"result":"applied"`, `"queue":"sales"`, `"reason":"AMI said no"`, `"op":"failed"`} {
+		if !strings.Contains(strings.ReplaceAll(out.String(), " ", ""), strings.ReplaceAll(want, " ", "")) {
+			t.Errorf("--json lacks %s:\n%s", want, out)
+		}
+	}
+	d, _, errOut = testDeps(nil)
+	if code := runCmd(context.Background(), d, "log", "--log-file", path, "--since", "7x"); code != ExitUsage {
+		t.Errorf("--since 7x: exit %d: %s", code, errOut)
 	}
 }

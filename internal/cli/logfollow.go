@@ -19,9 +19,10 @@ type linePrinter struct {
 
 // logLine is the --json form of a sync log line.
 type logLine struct {
-	Time    *time.Time `json:"time,omitempty"`
-	Node    string     `json:"node,omitempty"`
-	Message string     `json:"message"`
+	Time    *time.Time        `json:"time,omitempty"`
+	Node    string            `json:"node,omitempty"`
+	Message string            `json:"message"`
+	Fields  map[string]string `json:"fields,omitempty"` // op, result, queue, interface, peer, actions, error, ...
 }
 
 func (p *linePrinter) print(line string) error {
@@ -38,6 +39,7 @@ func (p *linePrinter) print(line string) error {
 		}
 		if len(parts) > 2 {
 			l.Message = parts[2]
+			l.Fields = logFields(parts[2])
 		}
 	}
 	return printJSONLine(p.w, l)

@@ -5,17 +5,28 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 )
 
-// printTable writes rows under header: a bordered table on a terminal, plain
-// tab-separated values otherwise (for scripts and pipes).
+// tableWidth is the width a terminal table aims to fit in.
+const tableWidth = 80
+
+// printTable writes rows under header: plain tab-separated values when
+// piped (for scripts); on a terminal, a table with box borders where the
+// terminal draws them (UTF-8, not TERM=dumb), else aligned columns. A
+// terminal table's last column is shortened to fit 80 characters.
 func printTable(io IOStreams, header []string, rows [][]string) error {
 	if !io.IsTTY {
 		return printTSV(io.Out, header, rows)
+	}
+	rows = fitLastColumn(header, rows, io.Borders)
+	if !io.Borders {
+		return printAligned(io.Out, header, rows)
 	}
 	t := tablewriter.NewTable(io.Out,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -31,6 +42,47 @@ func printTable(io IOStreams, header []string, rows [][]string) error {
 		return fmt.Errorf("render table: %w", err)
 	}
 	return nil
+}
+
+// fitLastColumn shortens the cells of the last column so that the table
+// fits tableWidth, keeping at least 12 characters of them.
+func fitLastColumn(header []string, rows [][]string, borders bool) [][]string {
+	n := len(header)
+	widths := make([]int, n)
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	pad := 2 // between aligned columns
+	if borders {
+		pad = 3 // "│ " and " "
+	}
+	used := 1
+	for _, w := range widths[:n-1] {
+		used += w + pad
+	}
+	room := max(tableWidth-used-pad, 12)
+	if widths[n-1] <= room {
+		return rows
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = append([]string(nil), r...)
+		out[i][n-1] = shorten(r[n-1], room)
+	}
+	return out
+}
+
+// printAligned writes a table without borders, columns aligned by spaces.
+func printAligned(w io.Writer, header []string, rows [][]string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range append([][]string{header}, rows...) {
+		if _, err := fmt.Fprintln(tw, strings.Join(r, "\t")); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
 }
 
 func printTSV(w io.Writer, header []string, rows [][]string) error {
@@ -106,4 +158,19 @@ func shorten(s string, max int) string {
 // printJSONLine writes v as one line of JSON (JSON Lines), for streams.
 func printJSONLine(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
+}
+
+// drawsBorders reports whether the terminal described by the environment
+// shows box-drawing characters: not TERM=dumb, and a UTF-8 locale.
+func drawsBorders(getenv func(string) string) bool {
+	if t := getenv("TERM"); t == "" || t == "dumb" {
+		return false
+	}
+	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if v := getenv(k); v != "" {
+			v = strings.ToUpper(v)
+			return strings.Contains(v, "UTF-8") || strings.Contains(v, "UTF8")
+		}
+	}
+	return false
 }

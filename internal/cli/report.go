@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -23,8 +24,17 @@ func printReport(d *Deps, r *syncReport, o *syncOptions) error {
 	for _, name := range sortedKeys(r.PeerError) {
 		fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", name, r.PeerError[name])
 	}
-	_, err := fmt.Fprintln(d.IO.Out, summary(r))
+	_, err := fmt.Fprintln(summaryWriter(d, o.Verbose), summary(r))
 	return err
+}
+
+// summaryWriter is where the summary line goes: stdout, except after a -v
+// table on a pipe, where stdout holds the table alone for scripts.
+func summaryWriter(d *Deps, verbose int) io.Writer {
+	if verbose > 0 && !d.IO.IsTTY {
+		return d.IO.ErrOut
+	}
+	return d.IO.Out
 }
 
 func summary(r *syncReport) string {
@@ -55,35 +65,39 @@ func summary(r *syncReport) string {
 
 var tableHeader = []string{"QUEUE", "MEMBER", "FIELD", "LOCAL", "PEER", "WINNER", "ACTION", "RESULT"}
 
+// printTables prints one table of every difference, ordered by queue (the
+// QUEUE column tells them apart), so that a script reads one header.
 func printTables(d *Deps, r *syncReport, all bool) error {
-	byQueue := map[string][][]string{}
+	var outs []engine.Outcome
 	for _, o := range r.Outcomes {
-		if !o.Changed() && !all {
-			continue
-		}
-		q := strings.ToLower(o.Queue)
-		byQueue[q] = append(byQueue[q], outcomeRows(o, r.DryRun)...)
-	}
-	queues := make([]string, 0, len(byQueue))
-	for q := range byQueue {
-		queues = append(queues, q)
-	}
-	sort.Strings(queues)
-	for _, q := range queues {
-		if err := printTable(d.IO, tableHeader, byQueue[q]); err != nil {
-			return err
+		if o.Changed() || all {
+			outs = append(outs, o)
 		}
 	}
-	return nil
+	sort.SliceStable(outs, func(i, j int) bool { return strings.ToLower(outs[i].Queue) < strings.ToLower(outs[j].Queue) })
+	var rows [][]string
+	for _, o := range outs {
+		rows = append(rows, outcomeRows(o, r.DryRun)...)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return printTable(d.IO, tableHeader, rows)
+}
+
+// dryResults is what a dry run would have done, in the RESULT column.
+var dryResults = map[engine.Result]string{
+	engine.Journalled: "would journal", engine.Restored: "would restore",
+	engine.Applied: "would apply", engine.Pushed: "would push",
 }
 
 // outcomeRows renders one outcome as one row per differing field.
 func outcomeRows(o engine.Outcome, dry bool) [][]string {
 	action := actionNames(o.Actions)
-	if dry && action != "-" {
-		action = "would " + action
-	}
 	result := string(o.Result)
+	if w, ok := dryResults[o.Result]; ok && dry {
+		result = w
+	}
 	if o.Peer != "" {
 		result += " (" + o.Peer + ")"
 	}

@@ -11,7 +11,7 @@ func newSyncCmd(d *Deps, mode syncMode, short, long, example string, runF func(c
 	cmd := &cobra.Command{
 		Use:     mode.name + " [flags] [queue...]",
 		Short:   short,
-		Long:    long + "\n\n" + exitStatusHelp,
+		Long:    long,
 		Example: example,
 		Args:    cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/queuesync/queuesync/internal/build"
 	"github.com/queuesync/queuesync/internal/config"
 )
 
@@ -33,15 +34,48 @@ type globalOptions struct {
 	LogFile     string
 }
 
-func (o *globalOptions) addFlags(f *pflag.FlagSet) {
+// addLogFlags adds the logging flags, which every command that logs takes.
+func (o *globalOptions) addLogFlags(f *pflag.FlagSet) {
+	f.StringVar(&o.LogLevel, "log-level", "", "log level on stderr: debug, info, warn or error (default info; env QUEUESYNC_LOG_LEVEL)")
+	f.StringVar(&o.LogFormat, "log-format", "", "log format on stderr: text or json (default text; env QUEUESYNC_LOG_FORMAT)")
+}
+
+// addConfigFlags adds --config and the flags that override config fields,
+// which the commands that read the config take.
+func (o *globalOptions) addConfigFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.ConfigPath, "config", "", "config file (env QUEUESYNC_CONFIG, default "+defaultConfigPath+")")
-	f.StringVar(&o.LogLevel, "log-level", "info", "log level: debug, info, warn, error (env QUEUESYNC_LOG_LEVEL)")
-	f.StringVar(&o.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	f.StringVar(&o.Node, "node", "", "this node's name (overrides node:)")
 	f.StringVar(&o.AMIAddress, "ami-address", "", "Asterisk manager address host:port (overrides ami.address)")
 	f.StringVar(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (overrides database.url)")
 	f.StringVar(&o.Listen, "listen", "", "peer API listen address (overrides listen:)")
 	f.StringVar(&o.LogFile, "log-file", "", "sync log file (overrides log_file:)")
+}
+
+// addFlagsTo gives each command the flags it uses: the logging flags to
+// the commands that log, the config flags to those that read the config
+// (log reads only log_file). version, help, completion and reload take
+// neither.
+func (o *globalOptions) addFlagsTo(root *cobra.Command) {
+	for _, c := range allCommandsOf(root) {
+		switch c.CommandPath() {
+		case "queuesync migrate", "queuesync pull", "queuesync push", "queuesync resync",
+			"queuesync daemon", "queuesync status", "queuesync config check":
+			o.addLogFlags(c.Flags())
+			o.addConfigFlags(c.Flags())
+		case "queuesync log":
+			o.addLogFlags(c.Flags())
+			c.Flags().StringVar(&o.ConfigPath, "config", "", "config file to read log_file from (env QUEUESYNC_CONFIG, default "+defaultConfigPath+")")
+			c.Flags().StringVar(&o.LogFile, "log-file", "", "sync log file (overrides log_file:)")
+		}
+	}
+}
+
+func allCommandsOf(c *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{c}
+	for _, sub := range c.Commands() {
+		out = append(out, allCommandsOf(sub)...)
+	}
+	return out
 }
 
 const rootLong = `queuesync keeps the state of Asterisk call-queue members (dynamic membership,
@@ -56,21 +90,12 @@ logical clocks, so both sides reach the same answer.
 
 'queuesync status' shows whether the peers answer and which queues differ,
 changing nothing; 'queuesync log' shows the sync log; 'queuesync config
-check' validates the configuration. The peer API and its XML documents are
-described in queuesync-peer-api(7).
+check' validates the configuration, which queuesync.yaml(5) describes field
+by field. The peer API and its XML documents are described in
+queuesync-peer-api(7).
 
-FILES
-  /etc/queuesync/queuesync.yaml  the configuration
-  /etc/queuesync/ami.secret      a secret (one per file, mode 0600)
-  /var/log/queue_sync.log        the sync log (log_file)
-
-ENVIRONMENT: QUEUESYNC_CONFIG names the config file; QUEUESYNC_LOG_LEVEL
-sets the log level. Every config field has a variable too, like
-QUEUESYNC_NODE, QUEUESYNC_AMI_ADDRESS, QUEUESYNC_DATABASE_URL or
-QUEUESYNC_LOG_FILE; the PG variables of libpq fill in the database URL.
-Flags override variables, which override the file.
-
-` + exitStatusHelp
+Settings come from the config file, then QUEUESYNC_* environment variables,
+then flags: a flag overrides a variable, which overrides the file.`
 
 // Main runs queuesync with args and returns the process exit code. It owns
 // signal handling: the first SIGINT/SIGTERM cancels the context.
@@ -121,14 +146,25 @@ func newRootCmd(d *Deps) *cobra.Command {
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		DisableAutoGenTag: true,
+		Version:           build.Read().Version,
+		// An argument that names no command is a usage error (exit 2).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return unknownCommand(cmd, args[0])
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return d.setup(cmd)
 		},
 	}
+	root.SuggestionsMinimumDistance = 2
+	root.Flags().Bool("version", false, "print the version and exit, as 'queuesync version' does")
+	root.SetVersionTemplate(versionLine(build.Read()) + "\n")
 	root.SetOut(d.IO.Out)
 	root.SetErr(d.IO.ErrOut)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
-	d.global.addFlags(root.PersistentFlags())
 	root.AddCommand(
 		newVersionCmd(d),
 		newMigrateCmd(d),
@@ -139,17 +175,24 @@ func newRootCmd(d *Deps) *cobra.Command {
 		newStatusCmd(d, nil),
 		newLogCmd(d, nil),
 		newConfigCmd(d),
+		newReloadCmd(d),
 		newGenManCmd(),
 	)
 	setupBuiltinCommands(root)
+	d.global.addFlagsTo(root)
+	setupHelp(root)
+	setupCompletion(d, root)
 	return root
 }
 
 // needsConfig reports whether cmd needs the config file resolved.
 func needsConfig(cmd *cobra.Command) bool {
+	if !cmd.HasParent() {
+		return false // the root only prints help
+	}
 	for c := cmd; c != nil; c = c.Parent() {
 		switch c.Name() {
-		case "help", "completion", "version", "gen-man", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
+		case "help", "completion", "version", "reload", "gen-man", cobra.ShellCompRequestCmd, cobra.ShellCompNoDescRequestCmd:
 			return false
 		}
 	}
@@ -160,7 +203,12 @@ func needsConfig(cmd *cobra.Command) bool {
 // file, then QUEUESYNC_* env, then flags.
 func (d *Deps) setup(cmd *cobra.Command) error {
 	if err := d.setupLog(); err != nil {
-		return err
+		if needsConfig(cmd) {
+			return err
+		}
+		// A command that reads no config is not stopped by a bad
+		// QUEUESYNC_LOG_LEVEL meant for the others.
+		d.Log = slog.New(slog.NewTextHandler(d.IO.ErrOut, nil))
 	}
 	if err := d.setupClock(); err != nil {
 		return err
@@ -193,25 +241,52 @@ func (d *Deps) setupClock() error {
 	return nil
 }
 
+// setupLog builds the logger from --log-level and --log-format, or else
+// QUEUESYNC_LOG_LEVEL and QUEUESYNC_LOG_FORMAT: a flag beats a variable.
 func (d *Deps) setupLog() error {
-	level := d.global.LogLevel
-	if v := d.Getenv("QUEUESYNC_LOG_LEVEL"); v != "" {
-		level = v
-	}
+	level, levelSrc := d.setting(d.global.LogLevel, "--log-level", "QUEUESYNC_LOG_LEVEL", "info")
+	format, formatSrc := d.setting(d.global.LogFormat, "--log-format", "QUEUESYNC_LOG_FORMAT", "text")
 	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return &FlagError{Err: fmt.Errorf("--log-level %q: want debug, info, warn or error", level)}
+	if !validChoice(level, logLevels) || lv.UnmarshalText([]byte(level)) != nil {
+		return &FlagError{Err: fmt.Errorf("%s %q: want debug, info, warn or error", levelSrc, level)}
 	}
 	opts := &slog.HandlerOptions{Level: lv}
-	switch d.global.LogFormat {
+	switch format {
 	case "text":
 		d.Log = slog.New(slog.NewTextHandler(d.IO.ErrOut, opts))
 	case "json":
 		d.Log = slog.New(slog.NewJSONHandler(d.IO.ErrOut, opts))
 	default:
-		return &FlagError{Err: fmt.Errorf("--log-format %q: want text or json", d.global.LogFormat)}
+		return &FlagError{Err: fmt.Errorf("%s %q: want text or json", formatSrc, format)}
 	}
 	return nil
+}
+
+// Values of the enumerated flags (also offered by completion).
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+)
+
+func validChoice(v string, choices []string) bool {
+	for _, c := range choices {
+		if strings.EqualFold(v, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// setting returns the flag's value when set, else the variable's, else def,
+// and names where it came from.
+func (d *Deps) setting(flagValue, flag, env, def string) (value, source string) {
+	if flagValue != "" {
+		return flagValue, flag
+	}
+	if v := d.Getenv(env); v != "" {
+		return v, env
+	}
+	return def, flag
 }
 
 func (d *Deps) configPath() (path string, explicit bool) {
@@ -227,10 +302,13 @@ func (d *Deps) configPath() (path string, explicit bool) {
 func (d *Deps) loadConfig() (config.Config, error) {
 	path, explicit := d.configPath()
 	cfg, err := config.Load(path)
-	if errors.Is(err, fs.ErrNotExist) && !explicit {
+	missing := errors.Is(err, fs.ErrNotExist)
+	switch {
+	case missing && explicit:
+		return cfg, errors.New(missingConfigProblem(path, true))
+	case missing:
 		cfg, err = config.Default(), nil
-	}
-	if err != nil {
+	case err != nil:
 		return cfg, fmt.Errorf("load config: %w", err)
 	}
 	if err := cfg.ApplyEnv(d.Getenv); err != nil {
@@ -238,6 +316,10 @@ func (d *Deps) loadConfig() (config.Config, error) {
 	}
 	d.applyFlags(&cfg)
 	if err := cfg.Validate(); err != nil {
+		if missing {
+			return cfg, fmt.Errorf("%s; without it, the defaults, QUEUESYNC_* variables and flags leave these problems:\n%w",
+				missingConfigProblem(path, false), indentedError{err})
+		}
 		return cfg, fmt.Errorf("config %s is not valid:\n%w", path, indentedError{err})
 	}
 	return cfg, nil

@@ -45,9 +45,7 @@ checked. Tables are bordered on a terminal and tab-separated when piped;
 Status exits 0 only when every peer answered and every queue is in sync, so
 it can serve as a monitoring check: 3 means a peer is unreachable or a queue
 has differences, 1 that the local Asterisk or the journal database could not
-be read.
-
-` + exitStatusHelp
+be read.`
 
 func newStatusCmd(d *Deps, runF func(context.Context, *statusOptions) error) *cobra.Command {
 	var opts statusOptions

@@ -279,7 +279,7 @@ func TestStatus(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newStatusFixture(t, tt.inSync)
 			d, out, errOut := testDeps(nil)
-			d.IO.IsTTY = tt.tty
+			d.IO.IsTTY, d.IO.Borders = tt.tty, tt.tty
 			o := tt.opts
 			o.Timeout = 5 * time.Second
 			err := statusWith(context.Background(), d, f.n, &o)
@@ -287,7 +287,12 @@ func TestStatus(t *testing.T) {
 				t.Errorf("exit code %d (%v), want %d", got, err, tt.wantCode)
 			}
 			f.checkUnchanged(t)
-			if errOut.String() != "" {
+			if tt.opts.Verbose > 0 && !tt.tty {
+				// Piped -v: stdout holds the tables, the summary goes to stderr.
+				if !strings.HasPrefix(errOut.String(), "sop1: ") {
+					t.Errorf("stderr holds no summary: %q", errOut)
+				}
+			} else if errOut.String() != "" {
 				t.Errorf("stderr: %s", errOut)
 			}
 			ext := ".golden"
@@ -334,7 +339,7 @@ func TestStatusPeerProblems(t *testing.T) {
 				srv.Close()
 				f.n.peers = []node.Peer{testStatusPeer(t, srv.URL)}
 			},
-			want: []string{"peer sop2: health of peer sop2", "is 'queuesync daemon' running on sop2"},
+			want: []string{"queuesync: health of peer sop2", "is 'queuesync daemon' running on sop2"},
 		},
 		{
 			name: "secrets-differ",

@@ -11,17 +11,13 @@ var (
 	statusQueueHeader = []string{"QUEUE", "PEERS", "STATUS"}
 )
 
-// maxCell bounds an error message in a terminal table; --json and TSV keep
-// it whole.
-const maxCell = 60
-
 // printStatus prints the peers table, the queues table, with -v the
 // differences, then the problems (on stderr) and a summary line.
 func printStatus(d *Deps, r *statusReport, o *statusOptions) error {
 	if o.JSON {
-		return printJSON(d.IO.Out, r)
+		return printJSON(d.IO.Out, r.forJSON())
 	}
-	if err := printTable(d.IO, statusPeerHeader, peerRows(d, r)); err != nil {
+	if err := printTable(d.IO, peerHeader(d), peerRows(d, r)); err != nil {
 		return err
 	}
 	if r.Queues != nil {
@@ -39,12 +35,33 @@ func printStatus(d *Deps, r *statusReport, o *statusOptions) error {
 		}
 	}
 	for _, p := range r.Peers {
-		if p.Error != "" {
+		switch {
+		case p.Error == "":
+		case strings.Contains(p.Error, "peer "+p.Name):
+			fmt.Fprintf(d.IO.ErrOut, "queuesync: %s\n", p.Error) // it names the peer already
+		default:
 			fmt.Fprintf(d.IO.ErrOut, "queuesync: peer %s: %s\n", p.Name, p.Error)
 		}
 	}
-	_, err := fmt.Fprintln(d.IO.Out, r.summary())
+	_, err := fmt.Fprintln(summaryWriter(d, o.Verbose), r.summary())
 	return err
+}
+
+// forJSON returns r with empty lists where nothing was found, never null,
+// so that scripts can iterate without a check.
+func (r *statusReport) forJSON() *statusReport {
+	c := *r
+	if c.Peers == nil {
+		c.Peers = []peerReport{}
+	}
+	c.Queues = make([]queueReport, 0, len(r.Queues))
+	for _, q := range r.Queues {
+		if q.Peers == nil {
+			q.Peers = []string{}
+		}
+		c.Queues = append(c.Queues, q)
+	}
+	return &c
 }
 
 func peerRows(d *Deps, r *statusReport) [][]string {
@@ -53,7 +70,7 @@ func peerRows(d *Deps, r *statusReport) [][]string {
 		reach, lat := "no", "-"
 		switch {
 		case p.Reachable && p.Error != "":
-			reach, lat = "yes (comparison failed)", formatLatency(p)
+			reach, lat = "yes, compare failed", formatLatency(p)
 		case p.Reachable:
 			reach, lat = "yes", formatLatency(p)
 		}
@@ -64,12 +81,23 @@ func peerRows(d *Deps, r *statusReport) [][]string {
 		lastErr := p.LastError
 		if lastErr == "" {
 			lastErr = "-"
-		} else if d.IO.IsTTY {
-			lastErr = shorten(lastErr, maxCell)
 		}
-		rows = append(rows, []string{p.Name, p.URL, reach, lat, formatWhen(d.IO, r.Time, p.LastSync), backlog, lastErr})
+		row := []string{p.Name, p.URL, reach, lat, formatWhen(d.IO, r.Time, p.LastSync), backlog, lastErr}
+		if d.IO.IsTTY {
+			row = append(row[:1], row[2:]...) // the URL is in the config
+		}
+		rows = append(rows, row)
 	}
 	return rows
+}
+
+// peerHeader is the peers table's header: on a terminal without URL, to
+// fit 80 columns.
+func peerHeader(d *Deps) []string {
+	if d.IO.IsTTY {
+		return append([]string{statusPeerHeader[0]}, statusPeerHeader[2:]...)
+	}
+	return statusPeerHeader
 }
 
 func formatLatency(p peerReport) string {

@@ -15,9 +15,7 @@ func newVersionCmd(d *Deps) *cobra.Command {
 		Use:   "version",
 		Short: "Print the version, commit and Go version",
 		Long: `Version prints queuesync's version, the commit it was built from, the build
-date and the Go version it was built with. It reads no config file.
-
-` + exitStatusHelp,
+date and the Go version it was built with. It reads no config file.`,
 		Example: `  queuesync version
   queuesync version --json`,
 		Args: noArgs,
@@ -28,13 +26,17 @@ date and the Go version it was built with. It reads no config file.
 				enc.SetIndent("", "  ")
 				return enc.Encode(in)
 			}
-			_, err := fmt.Fprintf(d.IO.Out, "queuesync %s (commit %s, built %s, %s)\n",
-				in.Version, orUnknown(in.Commit), orUnknown(in.Date), in.GoVersion)
+			_, err := fmt.Fprintln(d.IO.Out, versionLine(in))
 			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
+}
+
+// versionLine is what version and --version print.
+func versionLine(in build.Info) string {
+	return fmt.Sprintf("queuesync %s (commit %s, built %s, %s)", in.Version, orUnknown(in.Commit), orUnknown(in.Date), in.GoVersion)
 }
 
 func orUnknown(s string) string {

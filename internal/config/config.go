@@ -1,12 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -158,10 +160,14 @@ func Load(path string) (Config, error) {
 
 func parse(r io.Reader) (Config, error) {
 	c := Default()
-	dec := yaml.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return c, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
-		return Default(), friendlyYAMLError(err)
+		return Default(), friendlyYAMLError(err, fieldLines(data))
 	}
 	for i := range c.Peers {
 		if q := &c.Peers[i].Queues; !q.All && q.Names == nil {
@@ -174,6 +180,8 @@ func parse(r io.Reader) (Config, error) {
 var (
 	unknownField = regexp.MustCompile(`field (\S+) not found in type config\.(\w+)`)
 	badDuration  = regexp.MustCompile("cannot unmarshal !!\\w+ (`[^`]*`) into time\\.Duration")
+	badType      = regexp.MustCompile("cannot unmarshal !!(\\w+) (?:(`[^`]*`) )?into (\\S+)")
+	lineNumber   = regexp.MustCompile(`^line (\d+): `)
 )
 
 // sections names a struct type of this package as it appears in the file.
@@ -181,6 +189,21 @@ var sections = map[string]string{
 	"Config": "at the top level", "AMI": "in ami", "Database": "in database",
 	"TLS": "in tls", "Peer": "in a peers entry",
 }
+
+// wants says, for a Go type of the config, what the file must hold there.
+var wants = map[string]string{
+	"config.Config":   "fields like node:, ami: and peers: (a mapping)",
+	"config.AMI":      "the fields address:, username: and secret_file: (a mapping)",
+	"config.Database": "the fields url: and password_file: (a mapping)",
+	"config.TLS":      "the fields cert_file:, key_file: and client_ca_file: (a mapping)",
+	"config.Peer":     "the fields name:, url:, secret_file: and queues: (a mapping)",
+	"[]config.Peer":   "a list of peers, each with name:, url:, secret_file: and queues:",
+	"string":          "a single value",
+	"[]string":        "a list",
+}
+
+// yamlKinds names YAML's node tags as an operator reads them.
+var yamlKinds = map[string]string{"seq": "a list", "map": "a mapping", "int": "a number", "str": "text", "bool": "true or false", "float": "a number", "null": "nothing"}
 
 // yamlError rewords yaml.v3's type errors for an operator.
 type yamlError struct {
@@ -191,20 +214,74 @@ type yamlError struct {
 func (e *yamlError) Error() string { return e.msg }
 func (e *yamlError) Unwrap() error { return e.err }
 
-// friendlyYAMLError rewrites "field x not found in type config.AMI" into
-// `unknown field "x" in ami`, keeping the original in the chain.
-func friendlyYAMLError(err error) error {
+// friendlyYAMLError rewrites every problem yaml.v3 found into operator
+// language, naming the field of each line (from lines): "field x not found
+// in type config.AMI" becomes `unknown field "x" in ami`, "cannot
+// unmarshal !!int `2` into time.Duration" becomes "health_interval: `2` is
+// not a duration; ...". The original stays in the chain.
+func friendlyYAMLError(err error, lines map[int]string) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
 		return err
 	}
-	lines := make([]string, len(te.Errors))
+	out := make([]string, len(te.Errors))
 	for i, l := range te.Errors {
-		lines[i] = unknownField.ReplaceAllStringFunc(l, func(m string) string {
+		l = unknownField.ReplaceAllStringFunc(l, func(m string) string {
 			sub := unknownField.FindStringSubmatch(m)
 			return fmt.Sprintf("unknown field %q %s (check its spelling and indentation)", sub[1], sections[sub[2]])
 		})
-		lines[i] = badDuration.ReplaceAllString(lines[i], "$1 is not a duration; write it with a unit, like 60s, 1m or 720h")
+		l = badDuration.ReplaceAllString(l, "$1 is not a duration; write it with a unit, like 60s, 1m or 720h")
+		l = badType.ReplaceAllStringFunc(l, func(m string) string {
+			sub := badType.FindStringSubmatch(m)
+			want, ok := wants[sub[3]]
+			if !ok {
+				want = "another kind of value"
+			}
+			got := yamlKinds[sub[1]]
+			if sub[2] != "" {
+				got += " " + sub[2]
+			}
+			return fmt.Sprintf("%s is not what belongs here: want %s", got, want)
+		})
+		if m := lineNumber.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if f := lines[n]; f != "" && !strings.Contains(l, "unknown field") {
+				l = m[0] + f + ": " + l[len(m[0]):]
+			}
+		}
+		out[i] = l
 	}
-	return &yamlError{msg: strings.Join(lines, "\n"), err: err}
+	return &yamlError{msg: strings.Join(out, "\n"), err: err}
+}
+
+// fieldLines maps each line of a YAML document that holds a value to the
+// field it sets, as written in the file (health_interval, peers[0].url).
+func fieldLines(data []byte) map[int]string {
+	var doc yaml.Node
+	out := map[int]string{}
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return out
+	}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		if path != "" && out[n.Line] == "" {
+			out[n.Line] = path
+		}
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i].Value
+				if path != "" {
+					k = path + "." + k
+				}
+				walk(n.Content[i+1], k)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+	}
+	walk(doc.Content[0], "")
+	return out
 }

@@ -7,6 +7,7 @@ import (
 
 // envField binds one QUEUESYNC_* variable to a string or duration field.
 type envField struct {
+	key  string // the field as written in the file
 	name string
 	str  *string
 	dur  *time.Duration
@@ -15,22 +16,22 @@ type envField struct {
 // envFields lists the variables ApplyEnv reads, bound to the fields of c.
 func (c *Config) envFields() []envField {
 	return []envField{
-		{name: "QUEUESYNC_NODE", str: &c.Node},
-		{name: "QUEUESYNC_AMI_ADDRESS", str: &c.AMI.Address},
-		{name: "QUEUESYNC_AMI_USERNAME", str: &c.AMI.Username},
-		{name: "QUEUESYNC_AMI_SECRET_FILE", str: &c.AMI.SecretFile},
-		{name: "QUEUESYNC_DATABASE_URL", str: &c.Database.URL},
-		{name: "QUEUESYNC_DATABASE_PASSWORD_FILE", str: &c.Database.PasswordFile},
-		{name: "QUEUESYNC_LISTEN", str: &c.Listen},
-		{name: "QUEUESYNC_METRICS_LISTEN", str: &c.MetricsListen},
-		{name: "QUEUESYNC_TLS_CERT_FILE", str: &c.TLS.CertFile},
-		{name: "QUEUESYNC_TLS_KEY_FILE", str: &c.TLS.KeyFile},
-		{name: "QUEUESYNC_TLS_CLIENT_CA_FILE", str: &c.TLS.ClientCAFile},
-		{name: "QUEUESYNC_LOG_FILE", str: &c.LogFile},
-		{name: "QUEUESYNC_HEALTH_INTERVAL", dur: &c.HealthInterval},
-		{name: "QUEUESYNC_MAX_CLOCK_SKEW", dur: &c.MaxClockSkew},
-		{name: "QUEUESYNC_TOMBSTONE_TTL", dur: &c.TombstoneTTL},
-		{name: "QUEUESYNC_SHUTDOWN_TIMEOUT", dur: &c.ShutdownTimeout},
+		{key: "node", name: "QUEUESYNC_NODE", str: &c.Node},
+		{key: "ami.address", name: "QUEUESYNC_AMI_ADDRESS", str: &c.AMI.Address},
+		{key: "ami.username", name: "QUEUESYNC_AMI_USERNAME", str: &c.AMI.Username},
+		{key: "ami.secret_file", name: "QUEUESYNC_AMI_SECRET_FILE", str: &c.AMI.SecretFile},
+		{key: "database.url", name: "QUEUESYNC_DATABASE_URL", str: &c.Database.URL},
+		{key: "database.password_file", name: "QUEUESYNC_DATABASE_PASSWORD_FILE", str: &c.Database.PasswordFile},
+		{key: "listen", name: "QUEUESYNC_LISTEN", str: &c.Listen},
+		{key: "metrics_listen", name: "QUEUESYNC_METRICS_LISTEN", str: &c.MetricsListen},
+		{key: "tls.cert_file", name: "QUEUESYNC_TLS_CERT_FILE", str: &c.TLS.CertFile},
+		{key: "tls.key_file", name: "QUEUESYNC_TLS_KEY_FILE", str: &c.TLS.KeyFile},
+		{key: "tls.client_ca_file", name: "QUEUESYNC_TLS_CLIENT_CA_FILE", str: &c.TLS.ClientCAFile},
+		{key: "log_file", name: "QUEUESYNC_LOG_FILE", str: &c.LogFile},
+		{key: "health_interval", name: "QUEUESYNC_HEALTH_INTERVAL", dur: &c.HealthInterval},
+		{key: "max_clock_skew", name: "QUEUESYNC_MAX_CLOCK_SKEW", dur: &c.MaxClockSkew},
+		{key: "tombstone_ttl", name: "QUEUESYNC_TOMBSTONE_TTL", dur: &c.TombstoneTTL},
+		{key: "shutdown_timeout", name: "QUEUESYNC_SHUTDOWN_TIMEOUT", dur: &c.ShutdownTimeout},
 	}
 }
 

@@ -56,8 +56,9 @@ func (q *Queues) UnmarshalYAML(n *yaml.Node) error {
 		*q = Queues{Names: names}
 		return nil
 	}
-	return fmt.Errorf("line %d: queues: %q is neither `all` nor a list; write queues: all or queues: [%s]",
-		n.Line, n.Value, n.Value)
+	// A *yaml.TypeError lets the decoder go on and report every problem.
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is neither `all` nor a list; write queues: all or queues: [%s]",
+		n.Line, n.Value, n.Value)}}
 }
 
 // MarshalYAML writes `all` or the list of names.

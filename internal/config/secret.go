@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"os/user"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 )
 
 // maxSecretSize bounds what ReadSecret accepts.
@@ -50,6 +53,11 @@ func secretError(path string, err error) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("read secret file %s: %w; create it holding the secret and chmod 600 it", path, err)
 	case errors.Is(err, fs.ErrPermission):
+		if owner := fileOwner(path); owner != "" && owner != currentUser() {
+			// An operator at a shell, not a broken file: the secret is
+			// meant for its owner only.
+			return fmt.Errorf("read secret file %s: %w; it is %s's: run the command as that user (sudo -u %s queuesync ...)", path, err, owner, owner)
+		}
 		return fmt.Errorf("read secret file %s: %w; make it readable by the user queuesync runs as (chown, chmod 600)", path, err)
 	}
 	return fmt.Errorf("read secret file %s: %w", path, err)
@@ -80,4 +88,29 @@ func RedactURL(u string) string {
 		}
 	}
 	return p.Redacted()
+}
+
+// fileOwner returns the name of path's owner, or "" when unknown.
+func fileOwner(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
+
+func currentUser() string {
+	u, err := user.Current()
+	if err != nil {
+		return ""
+	}
+	return u.Username
 }

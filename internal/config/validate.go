@@ -239,6 +239,9 @@ func fileProblem(field, path, what string, secret bool, err error) *ConfigValida
 	case errors.Is(err, ErrEmptySecret):
 		return invalid(field, path, ErrFileEmpty, "write "+what+" into it")
 	case errors.Is(err, fs.ErrPermission):
+		if owner := fileOwner(path); owner != "" && owner != currentUser() {
+			return invalid(field, path, ErrFileUnreadable, fmt.Sprintf("it is %s's: run the command as that user (sudo -u %s queuesync ...)", owner, owner))
+		}
 		return invalid(field, path, ErrFileUnreadable, "make it readable by the user queuesync runs as")
 	}
 	return &ConfigValidationError{Field: field, Value: path, Err: fmt.Errorf("%w: %w", ErrFileUnreadable, err)}

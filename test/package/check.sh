@@ -45,12 +45,14 @@ expect=(
 	"/usr/share/bash-completion/completions/queuesync 644"
 	"/usr/share/zsh/vendor-completions/_queuesync 644"
 	"/usr/share/fish/vendor_completions.d/queuesync.fish 644"
-	"/usr/share/man/man7/queuesync-peer-api.7 644"
+	"/usr/share/man/man7/queuesync-peer-api.7.gz 644"
+	"/usr/share/man/man5/queuesync.yaml.5.gz 644"
+	"/usr/lib/queuesync/cron-resync 755"
 	"/usr/share/doc/queuesync/README.md 644"
 	"/usr/share/doc/queuesync/copyright 644"
 )
 for page in man/queuesync*.1; do
-	expect+=("/usr/share/man/man1/$(basename "$page") 644")
+	expect+=("/usr/share/man/man1/$(basename "$page").gz 644")
 done
 for cmd in "" -status -log -config-check -resync -daemon -version; do
 	[ -f "man/queuesync$cmd.1" ] || problem "man/queuesync$cmd.1 is not generated (make man)"
@@ -67,7 +69,7 @@ done
 for c in /etc/queuesync/queuesync.yaml /etc/cron.d/queuesync /etc/logrotate.d/queuesync; do
 	grep -qx "$c" "$root/control/conffiles" 2>/dev/null || problem "$c is not a conffile"
 done
-for s in postinst prerm; do
+for s in postinst prerm postrm; do
 	if [ ! -x "$root/control/$s" ]; then
 		problem "the deb has no $s script"
 	elif ! sh -n "$root/control/$s"; then
@@ -76,10 +78,11 @@ for s in postinst prerm; do
 done
 grep -q 'useradd --system' "$root/control/postinst" 2>/dev/null || problem "postinst does not create the queuesync user"
 grep -q 'queue_sync.log' "$root/control/postinst" 2>/dev/null || problem "postinst does not create the sync log"
+grep -q 'purge' "$root/control/postrm" 2>/dev/null || problem "postrm does nothing on purge"
 
 unit=$root/fs/usr/lib/systemd/system/queuesync.service
-for want in 'User=queuesync' 'ExecStart=/usr/bin/queuesync daemon' 'ExecReload=/bin/kill -HUP $MAINPID' \
-	'Restart=on-failure' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ReadWritePaths=/var/log' \
+for want in 'User=queuesync' 'ExecStart=/usr/bin/queuesync daemon' 'ExecReload=/usr/bin/queuesync reload' \
+	'Type=notify' 'RestartPreventExitStatus=2' 'RuntimeDirectory=queuesync' 'Restart=on-failure' 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ReadWritePaths=/var/log' \
 	'PrivateTmp=yes' 'ProtectHome=yes' 'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX'; do
 	grep -qF "$want" "$unit" 2>/dev/null || problem "queuesync.service lacks $want"
 done
@@ -87,8 +90,10 @@ if command -v systemd-analyze >/dev/null && [ -f "$unit" ]; then
 	out=$(systemd-analyze verify "$unit" 2>&1 | grep -v -e 'Failed to prepare filename' -e 'not executable' -e 'Command /usr/bin/queuesync' -e "Command 'man " || true)
 	[ -z "$out" ] || problem "systemd-analyze verify queuesync.service: $out"
 fi
-grep -Eq '^\*/5 \* \* \* \* queuesync .*queuesync resync' "$root/fs/etc/cron.d/queuesync" 2>/dev/null ||
-	problem "/etc/cron.d/queuesync does not run queuesync resync every 5 minutes as queuesync"
+grep -Eq '^\*/5 \* \* \* \* queuesync .*/usr/lib/queuesync/cron-resync$' "$root/fs/etc/cron.d/queuesync" 2>/dev/null ||
+	problem "/etc/cron.d/queuesync does not run cron-resync every 5 minutes as queuesync"
+grep -q '^MAILTO=root$' "$root/fs/etc/cron.d/queuesync" 2>/dev/null || problem "/etc/cron.d/queuesync does not mail root"
+test/package/cron_test.sh "$root/fs/usr/lib/queuesync/cron-resync" || problem "cron-resync does not behave (see above)"
 grep -q '/var/log/queue_sync.log' "$root/fs/etc/logrotate.d/queuesync" 2>/dev/null ||
 	problem "/etc/logrotate.d/queuesync does not rotate /var/log/queue_sync.log"
 
@@ -104,5 +109,10 @@ fi
 if [ "$fail" != 0 ]; then
 	echo "package-test: FAILED" >&2
 	exit 1
+fi
+# Install it into a clean Debian 12, check, purge (needs root and
+# debootstrap; SKIP_INSTALL=1 skips it).
+if [ "${SKIP_INSTALL:-}" != 1 ]; then
+	test/package/install.sh "$deb"
 fi
 echo "package-test: ok: $deb holds ${#expect[@]} expected files; deb, rpm and tar.gz built for amd64 and arm64"

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestTableForms: TSV when piped; aligned columns without box characters
+// on a terminal that cannot draw them; within 80 columns on a terminal.
+func TestTableForms(t *testing.T) {
+	header := []string{"PEER", "REACHABLE", "LAST DELIVERY ERROR"}
+	rows := [][]string{{"sop2", "no", strings.Repeat("connection refused ", 8)}}
+	for _, tt := range []struct {
+		name         string
+		tty, borders bool
+		want         string
+	}{
+		{"piped", false, false, "PEER\tREACHABLE\tLAST DELIVERY ERROR\n"},
+		{"dumb", true, false, "PEER  REACHABLE  LAST DELIVERY ERROR"},
+		{"utf8", true, true, "│ PEER │"},
+	} {
+		d, out, _ := testDeps(nil)
+		d.IO.IsTTY, d.IO.Borders = tt.tty, tt.borders
+		if err := printTable(d.IO, header, rows); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%s: output lacks %q:\n%s", tt.name, tt.want, out)
+		}
+		if tt.name == "dumb" && strings.ContainsAny(out.String(), "│─┌") {
+			t.Errorf("dumb terminal got box characters:\n%s", out)
+		}
+		if tt.tty {
+			for _, l := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+				if n := len([]rune(l)); n > tableWidth {
+					t.Errorf("%s: line of %d characters: %s", tt.name, n, l)
+				}
+			}
+		}
+	}
+}
+
+func TestDrawsBorders(t *testing.T) {
+	for env, want := range map[string]bool{
+		"TERM=xterm LANG=C.UTF-8":              true,
+		"TERM=xterm LANG=en_US.utf8":           true,
+		"TERM=dumb LANG=C.UTF-8":               false,
+		"TERM=xterm LANG=C":                    false,
+		"TERM=xterm LC_ALL=C LANG=en_US.UTF-8": false,
+		"LANG=C.UTF-8":                         false,
+	} {
+		m := map[string]string{}
+		for _, kv := range strings.Fields(env) {
+			k, v, _ := strings.Cut(kv, "=")
+			m[k] = v
+		}
+		if got := drawsBorders(func(k string) string { return m[k] }); got != want {
+			t.Errorf("%s: %v, want %v", env, got, want)
+		}
+	}
+}
+
+// TestStatusJSONNeverNull: with nothing reachable, the lists are empty,
+// not null.
+func TestStatusJSONNeverNull(t *testing.T) {
+	r := &statusReport{Node: "sop1", Queues: []queueReport{{Queue: "q"}}}
+	for _, rep := range []*statusReport{{Node: "sop1"}, r} {
+		b, err := json.Marshal(rep.forJSON())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "null") {
+			t.Errorf("--json holds null: %s", b)
+		}
+	}
+}
