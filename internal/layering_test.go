@@ -15,6 +15,7 @@ const module = "github.com/queuesync/queuesync/"
 var layers = map[string]int{
 	"pkg/ami":                  0,
 	"internal/build":           0,
+	"internal/sdnotify":        0,
 	"internal/state":           1,
 	"internal/config":          2,
 	"internal/store":           3,
