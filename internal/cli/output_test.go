@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/queuesync/queuesync/internal/state"
 )
 
 // TestTableForms: TSV when piped; aligned columns without box characters
@@ -73,5 +75,23 @@ func TestStatusJSONNeverNull(t *testing.T) {
 		if strings.Contains(string(b), "null") {
 			t.Errorf("--json holds null: %s", b)
 		}
+	}
+}
+
+// A remove+add is said as such, with what it changes; other actions by name.
+func TestActionText(t *testing.T) {
+	readd := []state.Action{
+		{Kind: state.ActRemove, Readd: "wrap-up time"}, {Kind: state.ActAdd, Readd: "wrap-up time"},
+		{Kind: state.ActRinginuse},
+	}
+	if got, want := actionText(readd), "remove+add (wrap-up time)+QueueMemberRingInUse"; got != want {
+		t.Errorf("actionText = %q, want %q", got, want)
+	}
+	plain := []state.Action{{Kind: state.ActPause}, {Kind: state.ActPenalty}}
+	if got, want := actionText(plain), "QueuePause+QueuePenalty"; got != want {
+		t.Errorf("actionText = %q, want %q", got, want)
+	}
+	if got := actionText(nil); got != "-" {
+		t.Errorf("actionText(nil) = %q", got)
 	}
 }

@@ -93,7 +93,7 @@ var dryResults = map[engine.Result]string{
 
 // outcomeRows renders one outcome as one row per differing field.
 func outcomeRows(o engine.Outcome, dry bool) [][]string {
-	action := actionNames(o.Actions)
+	action := actionText(o.Actions)
 	result := string(o.Result)
 	if w, ok := dryResults[o.Result]; ok && dry {
 		result = w
@@ -161,6 +161,25 @@ func actionNames(acts []state.Action) string {
 	names := make([]string, len(acts))
 	for i, a := range acts {
 		names[i] = string(a.Kind)
+	}
+	return strings.Join(names, "+")
+}
+
+// actionText is the ACTION cell: the actions' names, with a remove+add
+// said as such and what it changes ("remove+add (wrap-up time)").
+func actionText(acts []state.Action) string {
+	if len(acts) == 0 {
+		return "-"
+	}
+	var names []string
+	for i := 0; i < len(acts); i++ {
+		a := acts[i]
+		if a.Kind == state.ActRemove && a.Readd != "" && i+1 < len(acts) && acts[i+1].Kind == state.ActAdd {
+			names = append(names, "remove+add ("+a.Readd+")")
+			i++
+			continue
+		}
+		names = append(names, string(a.Kind))
 	}
 	return strings.Join(names, "+")
 }
