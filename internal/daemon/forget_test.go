@@ -11,25 +11,33 @@ func ringinuse(v bool) func(*ami.QueueMember) bool {
 	return func(m *ami.QueueMember) bool { return m != nil && m.Ringinuse != nil && *m.Ringinuse == v }
 }
 
-// A member's ringinuse "no" reaches the peer; a reload of app_queue there
-// (Event: Reload) puts every member back to the queue's default with no
-// member event, and the daemon puts the "no" back, once.
-func TestRinginuseReassertedAfterReload(t *testing.T) {
+// A member's ringinuse "no" reaches the peer. A reload of app_queue there
+// keeps it, and the daemon sends nothing; a restart of that Asterisk (the
+// member persisted, back with its queue's default) makes the daemon put the
+// "no" back, once, and the peer is left alone.
+func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	a, b := pair(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.do(func(cl *ami.Client) error {
 		return cl.QueueMemberRingInUse(context.Background(), "sales", "PJSIP/1001", false)
 	})
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
-	before := b.actions()["QueueMemberRingInUse"]
+	sent := func() int { return b.actions()["QueueMemberRingInUse"] }
+	before := sent()
 
 	b.srv.ReloadModule()
-	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
 	barrier(t, a, b, "PJSIP/9001")
-	if got := b.actions()["QueueMemberRingInUse"]; got != before+1 {
-		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the reload, want 1", got-before)
+	if got := sent(); got != before {
+		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after a reload that changed nothing", got-before)
 	}
-	if m := a.live("sales", "PJSIP/1001"); m == nil || *m.Ringinuse {
-		t.Errorf("the reload on sop2 reached sop1: %+v", m)
+
+	b.srv.Restart(true)
+	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
+	barrier(t, a, b, "PJSIP/9002")
+	if got := sent(); got != before+1 {
+		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the restart, want 1", got-before)
+	}
+	if got := a.actions()["QueueMemberRingInUse"]; got != 0 {
+		t.Errorf("sop2's restart made sop1's daemon send %d QueueMemberRingInUse", got)
 	}
 }

@@ -16,9 +16,6 @@ type ringinuseCache struct {
 	mu       sync.Mutex
 	m        map[state.Key]learnt
 	defaults map[string]bool // lower-cased queue -> default
-	// reloaded: app_queue was reloaded since the last connect, which put
-	// every member not heard of since back to its queue's default.
-	reloaded bool
 }
 
 // learnt is a member's ringinuse as events told it. A member's first event,
@@ -58,16 +55,13 @@ func (c *ringinuseCache) learn(ev ami.Message) {
 	}
 }
 
-// Member returns the member's ringinuse: as an event told it, else after a
-// reload its queue's default (assumed), else unknown.
+// Member returns the member's ringinuse as events told it (nil: unknown),
+// and whether it is only its queue's default.
 func (c *ringinuseCache) Member(k state.Key) (*bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.m[k]; ok {
 		return state.Bool(l.v), l.assumed
-	}
-	if c.reloaded {
-		return state.Bool(c.queueDefault(k.Queue)), true
 	}
 	return nil, false
 }
@@ -87,26 +81,20 @@ func (c *ringinuseCache) queueDefault(lowerQueue string) bool {
 	return true
 }
 
-// reload records an app_queue reload: every member is back at its queue's
-// default.
-func (c *ringinuseCache) reload() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	clear(c.m)
-	c.reloaded = true
-}
-
 // forget drops what members' events taught (a new connection: Asterisk may
 // have restarted); queue defaults are kept, they come from queues.conf.
 func (c *ringinuseCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
-	c.reloaded = false
 }
 
 // isQueueReload reports whether ev announces a reload of app_queue (Event:
-// Reload, which needs read=system; `queue reload members` sends nothing).
+// Reload, which needs read=system; `queue reload members` sends nothing). A
+// reload may add, remove or change static members and queues (queues.conf);
+// it keeps every dynamic member's state, ringinuse included (seen on
+// Asterisk 22.10.1: only a restart puts ringinuse back to the queue's
+// default).
 func isQueueReload(ev ami.Message) bool {
 	if ev.Event() != "Reload" {
 		return false

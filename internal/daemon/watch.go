@@ -74,8 +74,7 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
 		case name == "FullyBooted":
 			full = "FullyBooted"
 		case isQueueReload(ev.Message):
-			d.ringuse.reload() // every member's ringinuse is its queue's default now
-			full = "app_queue reload"
+			full = "app_queue reload" // queues.conf may have changed static members
 		case ami.IsMemberEvent(name):
 			d.metrics.events.WithLabelValues(name).Inc()
 			m := ami.DecodeQueueMember(ev.Message)

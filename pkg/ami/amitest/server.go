@@ -128,35 +128,18 @@ func (s *Server) Restart(persist bool) {
 	}
 }
 
-// ReloadModule is `module reload app_queue.so`: every member keeps its
-// state but its ringinuse, which goes back to the queue's default (yes), and
-// the server sends Event: Reload (class system) and no member event.
+// ReloadModule is `module reload app_queue.so`: every dynamic member keeps
+// its state, ringinuse included (Asterisk 22.10.1), and the server sends
+// Event: Reload (class system) and no member event.
 func (s *Server) ReloadModule() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.resetRinginuse()
 	var w builder
 	w.add("Event", "Reload").add("Privilege", "system,all")
 	if s.opts.SystemName != "" {
 		w.add("SystemName", s.opts.SystemName)
 	}
 	s.broadcast(classSystem, w.add("Module", "app_queue.so").add("Status", "0").end())
-}
-
-// ReloadMembers is `queue reload members`: ringinuse goes back to the
-// queue's default as with ReloadModule, but no event at all is sent.
-func (s *Server) ReloadMembers() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.resetRinginuse()
-}
-
-func (s *Server) resetRinginuse() {
-	for _, q := range s.queues {
-		for _, m := range q.members {
-			m.ringinuse = true
-		}
-	}
 }
 
 // SetInCall marks the member iface of every queue as on a call or not, as a
