@@ -11,10 +11,11 @@ func ringinuse(v bool) func(*ami.QueueMember) bool {
 	return func(m *ami.QueueMember) bool { return m != nil && m.Ringinuse != nil && *m.Ringinuse == v }
 }
 
-// A member's ringinuse "no" reaches the peer. A reload of app_queue there
-// keeps it, and the daemon sends nothing; a restart of that Asterisk (the
-// member persisted, back with its queue's default) makes the daemon put the
-// "no" back, once, and the peer is left alone.
+// A member's ringinuse "no" reaches the peer. An announced reload of
+// app_queue there, which may have put it back to the queue's default (it
+// does after persistentmembers was switched on), makes the daemon put it
+// back, once; so does a restart of that Asterisk (the member persisted,
+// back with its queue's default). The peer is left alone.
 func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	a, b := pair(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
@@ -26,16 +27,17 @@ func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	before := sent()
 
 	b.srv.ReloadModule()
+	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
 	barrier(t, a, b, "PJSIP/9001")
-	if got := sent(); got != before {
-		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after a reload that changed nothing", got-before)
+	if got := sent(); got != before+1 {
+		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the reload, want 1", got-before)
 	}
 
 	b.srv.Restart(true)
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
 	barrier(t, a, b, "PJSIP/9002")
-	if got := sent(); got != before+1 {
-		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the restart, want 1", got-before)
+	if got := sent(); got != before+2 {
+		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the restart, want 1", got-before-1)
 	}
 	if got := a.actions()["QueueMemberRingInUse"]; got != 0 {
 		t.Errorf("sop2's restart made sop1's daemon send %d QueueMemberRingInUse", got)

@@ -16,6 +16,9 @@ type ringinuseCache struct {
 	mu       sync.Mutex
 	m        map[state.Key]learnt
 	defaults map[string]bool // lower-cased queue -> default
+	// reloaded: app_queue announced a reload since the last connect, after
+	// which a member not heard of since may be back at its queue's default.
+	reloaded bool
 }
 
 // learnt is a member's ringinuse as events told it. A member's first event,
@@ -55,13 +58,17 @@ func (c *ringinuseCache) learn(ev ami.Message) {
 	}
 }
 
-// Member returns the member's ringinuse as events told it (nil: unknown),
-// and whether it is only its queue's default.
+// Member returns the member's ringinuse as events told it, and whether it
+// is only its queue's default (assumed): after an announced reload, a
+// member not heard of since is taken to be at its queue's default.
 func (c *ringinuseCache) Member(k state.Key) (*bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.m[k]; ok {
 		return state.Bool(l.v), l.assumed
+	}
+	if c.reloaded {
+		return state.Bool(c.queueDefault(k.Queue)), true
 	}
 	return nil, false
 }
@@ -81,20 +88,30 @@ func (c *ringinuseCache) queueDefault(lowerQueue string) bool {
 	return true
 }
 
+// reload records an announced reload of app_queue. A reload keeps dynamic
+// members' ringinuse on Asterisk 22.10.1, except after persistentmembers was
+// switched on in queues.conf, when it puts every member back to its queue's
+// default; QueueStatus cannot tell which happened, so every member is taken
+// to be at its default, and a journalled value that differs is put back:
+// one action per such member and reload, which may change nothing.
+func (c *ringinuseCache) reload() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.m)
+	c.reloaded = true
+}
+
 // forget drops what members' events taught (a new connection: Asterisk may
 // have restarted); queue defaults are kept, they come from queues.conf.
 func (c *ringinuseCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
+	c.reloaded = false
 }
 
 // isQueueReload reports whether ev announces a reload of app_queue (Event:
-// Reload, which needs read=system; `queue reload members` sends nothing). A
-// reload may add, remove or change static members and queues (queues.conf);
-// it keeps every dynamic member's state, ringinuse included (seen on
-// Asterisk 22.10.1: only a restart puts ringinuse back to the queue's
-// default).
+// Reload, which needs read=system; `queue reload members` sends nothing).
 func isQueueReload(ev ami.Message) bool {
 	if ev.Event() != "Reload" {
 		return false

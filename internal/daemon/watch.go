@@ -74,7 +74,8 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
 		case name == "FullyBooted":
 			full = "FullyBooted"
 		case isQueueReload(ev.Message):
-			full = "app_queue reload" // queues.conf may have changed static members
+			d.ringuse.reload()
+			full = "app_queue reload"
 		case ami.IsMemberEvent(name):
 			d.metrics.events.WithLabelValues(name).Inc()
 			m := ami.DecodeQueueMember(ev.Message)

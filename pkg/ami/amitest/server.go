@@ -128,9 +128,10 @@ func (s *Server) Restart(persist bool) {
 	}
 }
 
-// ReloadModule is `module reload app_queue.so`: every dynamic member keeps
-// its state, ringinuse included (Asterisk 22.10.1), and the server sends
-// Event: Reload (class system) and no member event.
+// ReloadModule is `module reload app_queue.so` with queues.conf unchanged:
+// every dynamic member keeps its state, ringinuse included (Asterisk
+// 22.10.1), and the server sends Event: Reload (class system) and no member
+// event.
 func (s *Server) ReloadModule() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
