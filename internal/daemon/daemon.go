@@ -88,7 +88,7 @@ func New(o Options) (*Daemon, error) {
 	n := o.Node
 	d := &Daemon{opts: o, journal: n.Journal, link: n.AMI, clock: n.Clock, metrics: newMetrics(), ringuse: newRinginuseCache()}
 	d.conf.Store(&n.Config)
-	d.latency = &latencyTracker{seen: map[trackKey]time.Time{}, hist: d.metrics.latency, now: o.Now}
+	d.latency = newLatencyTracker(d.metrics.latency, o.Now)
 	d.eng = n.NewEngine(false, d.ringuse)
 	if err := d.setHandler(n.Config); err != nil {
 		return nil, err
