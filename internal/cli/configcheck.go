@@ -86,7 +86,15 @@ func runConfigCheck(d *Deps) error {
 		}
 		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("config %s is not valid: %d %s", path, len(problems), what)}
 	}
-	return printConfigSummary(d.IO.Out, path, found, cfg)
+	if err := printConfigSummary(d.IO.Out, path, found, cfg); err != nil {
+		return err
+	}
+	for _, w := range cfg.Warnings() {
+		if _, err := fmt.Fprintln(d.IO.Out, "warning: "+w); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkConfig resolves the config like loadConfig and returns every

@@ -15,8 +15,8 @@ func checkDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeFile(t, dir, "ami.secret", "queuesync\n", 0o600)
-	writeFile(t, dir, "peer-sop2.secret", "s3cret\n", 0o600)
-	writeFile(t, dir, "world.secret", "s3cret\n", 0o644)
+	writeFile(t, dir, "peer-sop2.secret", "s3cret-0123456789abcdef\n", 0o600)
+	writeFile(t, dir, "world.secret", "s3cret-0123456789abcdef\n", 0o644)
 	return dir
 }
 
@@ -61,6 +61,8 @@ func TestConfigCheck(t *testing.T) {
 				"  listen    0.0.0.0:8038 (http)",
 				"  peers     sop2 http://10.0.0.2:8038 (queues: support,sales)",
 				"  log_file  {dir}/queue_sync.log",
+				"warning: peers[0].url: http://10.0.0.2:8038 is plain http to another host: requests and answers are signed but readable on the network; serve the peer API over https (tls: in its config)",
+				"warning: database.url: holds a password; put it in database.password_file (chmod 600) instead",
 			},
 		},
 		{

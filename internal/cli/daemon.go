@@ -92,6 +92,9 @@ func runDaemon(ctx context.Context, d *Deps) error {
 		return err
 	}
 	d.Log.Info("queuesync daemon started", "node", d.Config.Node, "listen", dm.Addr(), "metrics", dm.MetricsAddr())
+	for _, w := range d.Config.Warnings() {
+		d.Log.Warn("config: " + w)
+	}
 	rl := newReloadOutcome(d.Getenv, d.Log)
 	rl.write("ok", "started")
 	_ = sd.Ready(readyStatus(d, dm.Addr()))

@@ -13,7 +13,7 @@ import (
 // found before anything connects.
 func TestExitCodes(t *testing.T) {
 	dir := t.TempDir()
-	secret := writeFile(t, dir, "s.secret", "x\n", 0o600)
+	secret := writeFile(t, dir, "s.secret", "0123456789abcdef\n", 0o600)
 	cfg := writeFile(t, dir, "q.yaml", fmt.Sprintf(`node: sop1
 ami: {address: 127.0.0.1:1, username: qs, secret_file: %s}
 database: {url: "postgres://qs@127.0.0.1:1/cdrdb?connect_timeout=1"}

@@ -213,6 +213,10 @@ func (d *Deps) setup(cmd *cobra.Command) error {
 	if err := d.setupClock(); err != nil {
 		return err
 	}
+	if config.HasPassword(d.global.DatabaseURL) {
+		d.Log.Warn("--database-url holds a password, which every user of this host can read in the process list; " +
+			"put it in database.password_file (chmod 600) or PGPASSFILE instead")
+	}
 	if !needsConfig(cmd) {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,26 @@ func TestLoadMissing(t *testing.T) {
 	}
 }
 
+func TestDatabaseSecrets(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{`host=h password=ab\ cd`, []string{`ab\ cd`, "ab cd"}},
+		{`password='a b'`, []string{`'a b'`, "a b"}},
+		{"postgres://u:p%40ss@h/db?password=q", []string{"p@ss", "q", "p%40ss", "p@ss"}},
+	}
+	for _, tt := range tests {
+		got := DatabaseSecrets(tt.in)
+		for _, w := range tt.want {
+			if !slices.Contains(got, w) {
+				t.Errorf("DatabaseSecrets(%q) = %q, lacks %q", tt.in, got, w)
+			}
+		}
+	}
+}
+
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
 	tests := []struct{ in, want string }{
@@ -219,6 +240,10 @@ func TestRedactURL(t *testing.T) {
 		{"host=h password=zz user=u", "host=h password=xxxxx user=u"},
 		{"host=h password='z z' user=u", "host=h password=xxxxx user=u"},
 		{"postgres://u:zz@h:bad/db", "postgres://u:xxxxx@h:bad/db"},
+		{"postgres://u:zz@h:bad/db?sslpassword=k&x=1", "postgres://u:xxxxx@h:bad/db?sslpassword=xxxxx&x=1"},
+		{`host=h password=ab\ cd user=u`, "host=h password=xxxxx user=u"},
+		{`host=h password = 'it\'s secret' sslpassword=k dbname=d`, "host=h password = xxxxx sslpassword=xxxxx dbname=d"},
+		{"host=h PASSWORD=zz", "host=h PASSWORD=xxxxx"},
 		{"", ""},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,16 @@ var (
 	ErrSelfPeer = errors.New("is this node's own name")
 	// ErrNotHTTPURL: a peer URL is not an absolute http or https URL.
 	ErrNotHTTPURL = errors.New("is not an http(s) URL")
+	// ErrURLCredentials: a peer URL carries a user name or password; peers
+	// authenticate with their shared secret file, and the config check
+	// would print it.
+	ErrURLCredentials = errors.New("carries credentials")
+	// ErrSecretTooShort: a peer's shared secret is shorter than
+	// MinPeerSecret bytes.
+	ErrSecretTooShort = errors.New("holds a secret too short")
+	// ErrNoServerCert: tls.client_ca_file is set while the peer API serves
+	// plain HTTP.
+	ErrNoServerCert = errors.New("needs a server certificate")
 	// ErrBadDatabaseURL: database.url is neither a postgres URL nor a DSN.
 	ErrBadDatabaseURL = errors.New("is not a PostgreSQL URL")
 	// ErrBadAddress: a listen or AMI address is not host:port.

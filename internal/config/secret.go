@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"os/user"
-	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -61,33 +58,6 @@ func secretError(path string, err error) error {
 		return fmt.Errorf("read secret file %s: %w; make it readable by the user queuesync runs as (chown, chmod 600)", path, err)
 	}
 	return fmt.Errorf("read secret file %s: %w", path, err)
-}
-
-var (
-	dsnPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
-	urlPassword = regexp.MustCompile(`(://[^:/@]*:)([^@]*)@`)
-)
-
-// RedactURL returns a database URL or key=value DSN with every password
-// (userinfo, password= and sslpassword= parameters) replaced by xxxxx, for
-// error messages and logs.
-func RedactURL(u string) string {
-	if !strings.Contains(u, "://") {
-		return dsnPassword.ReplaceAllString(u, "password=xxxxx")
-	}
-	p, err := url.Parse(u)
-	if err != nil {
-		u = urlPassword.ReplaceAllString(u, "${1}xxxxx@")
-		return dsnPassword.ReplaceAllString(u, "password=xxxxx")
-	}
-	q := p.Query()
-	for _, k := range []string{"password", "sslpassword"} {
-		if q.Has(k) {
-			q.Set(k, "xxxxx")
-			p.RawQuery = q.Encode()
-		}
-	}
-	return p.Redacted()
 }
 
 // fileOwner returns the name of path's owner, or "" when unknown.

@@ -108,6 +108,10 @@ func (v *validator) duration(field string, d time.Duration) {
 }
 
 func (v *validator) tls(t TLS) {
+	if t.ClientCAFile != "" && t.CertFile == "" && t.KeyFile == "" {
+		v.add(invalid("tls.client_ca_file", t.ClientCAFile, ErrNoServerCert,
+			"peers' certificates are checked only over TLS, but the peer API serves plain HTTP: set tls.cert_file and tls.key_file, or remove tls.client_ca_file"))
+	}
 	switch {
 	case t.CertFile != "" && t.KeyFile == "":
 		v.add(invalid("tls.key_file", "", ErrRequired, "tls.cert_file is set: give its private key too, or remove tls.cert_file"))
@@ -134,6 +138,7 @@ func (v *validator) peers(node string, ps []Peer) {
 		}
 		v.peerURL(f+"url", p.URL)
 		v.secretFile(f+"secret_file", p.SecretFile, "the secret shared with "+p.Name, true)
+		v.secretLength(f+"secret_file", p.SecretFile)
 		v.queues(f+"queues", p.Queues)
 	}
 }
@@ -144,7 +149,18 @@ func (v *validator) peerURL(field, s string) {
 		return
 	}
 	u, err := url.Parse(s)
+	if err == nil && u.User != nil {
+		// Never echo the URL: it holds a password.
+		v.add(invalid(field, u.Scheme+"://"+u.Host, ErrURLCredentials,
+			"remove the user:password@ part; peers authenticate with the secret in secret_file"))
+		return
+	}
 	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return
+	}
+	if i := strings.Index(s, "://"); i >= 0 && strings.Contains(strings.SplitN(s[i+3:], "/", 2)[0], "@") {
+		v.add(invalid(field, s[:i+3]+"…", ErrURLCredentials,
+			"remove the user:password@ part; peers authenticate with the secret in secret_file"))
 		return
 	}
 	hint := "write it as http://HOST:PORT or https://HOST:PORT"
@@ -166,6 +182,22 @@ func (v *validator) queues(field string, q Queues) {
 		if strings.TrimSpace(n) == "" || strings.ContainsAny(n, "\r\n\x00") {
 			v.add(invalid(fmt.Sprintf("%s[%d]", field, i), n, ErrBadQueues, "write the queue's name as in queues.conf"))
 		}
+	}
+}
+
+// MinPeerSecret is the shortest shared secret a peer may have, in bytes.
+const MinPeerSecret = 16
+
+// secretLength checks that a readable peer secret is at least MinPeerSecret
+// bytes long (secretFile reports a file that cannot be read).
+func (v *validator) secretLength(field, path string) {
+	if path == "" {
+		return
+	}
+	b, err := ReadSecret(path)
+	if err == nil && len(b) < MinPeerSecret {
+		v.add(invalid(field, path, ErrSecretTooShort, fmt.Sprintf(
+			"it holds %d bytes, want at least %d: write a random one, e.g. openssl rand -hex 32 > %s, on both nodes", len(b), MinPeerSecret, path)))
 	}
 }
 

@@ -25,8 +25,8 @@ func validConfig(t *testing.T, dir string) Config {
 		ClientCAFile: writeFile(t, dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0o644),
 	}
 	c.Peers = []Peer{
-		{Name: "sop2", URL: "http://10.0.0.2:8038", SecretFile: writeFile(t, dir, "sop2.secret", "x", 0o600), Queues: AllQueues},
-		{Name: "sop3", URL: "https://sop3.example:8038/", SecretFile: writeFile(t, dir, "sop3.secret", "y", 0o400),
+		{Name: "sop2", URL: "http://10.0.0.2:8038", SecretFile: writeFile(t, dir, "sop2.secret", "0123456789abcdef-x", 0o600), Queues: AllQueues},
+		{Name: "sop3", URL: "https://sop3.example:8038/", SecretFile: writeFile(t, dir, "sop3.secret", "0123456789abcdef-y", 0o400),
 			Queues: Queues{Names: []string{"support", "sales"}}},
 	}
 	return c
@@ -73,6 +73,8 @@ func TestValidateProblems(t *testing.T) {
 	missing := filepath.Join(dir, "missing.secret")
 	empty := writeFile(t, dir, "empty.secret", "\n", 0o600)
 	open := writeFile(t, dir, "open.secret", "s3cret", 0o644)
+	short := writeFile(t, dir, "short.secret", "k\n", 0o600)
+	ca := writeFile(t, dir, "ca.pem", "-----BEGIN CERTIFICATE-----\n", 0o644)
 	tests := []struct {
 		name   string
 		mutate func(c *Config)
@@ -131,6 +133,14 @@ func TestValidateProblems(t *testing.T) {
 			`peers[0].url: "ftp://10.0.0.2" is not an http(s) URL; write it as http://HOST:PORT or https://HOST:PORT`},
 		{"peer url empty", func(c *Config) { c.Peers[0].URL = "" }, ErrRequired,
 			`peers[0].url: is required; write the peer API's URL, e.g. http://10.0.0.2:8038`},
+		{"peer url with credentials", func(c *Config) { c.Peers[0].URL = "http://admin:hunter2@10.0.0.2:8038" }, ErrURLCredentials,
+			`peers[0].url: "http://10.0.0.2:8038" carries credentials; remove the user:password@ part; peers authenticate with the secret in secret_file`},
+		{"peer url with unparsable credentials", func(c *Config) { c.Peers[0].URL = "http://admin:hunter2@10.0.0.2:bad" }, ErrURLCredentials,
+			`peers[0].url: "http://…" carries credentials; remove the user:password@ part; peers authenticate with the secret in secret_file`},
+		{"peer secret too short", func(c *Config) { c.Peers[0].SecretFile = short }, ErrSecretTooShort,
+			fmt.Sprintf(`peers[0].secret_file: %q holds a secret too short; it holds 1 bytes, want at least 16: write a random one, e.g. openssl rand -hex 32 > %s, on both nodes`, short, short)},
+		{"tls client ca without a server certificate", func(c *Config) { c.TLS = TLS{ClientCAFile: ca} }, ErrNoServerCert,
+			fmt.Sprintf(`tls.client_ca_file: %q needs a server certificate; peers' certificates are checked only over TLS, but the peer API serves plain HTTP: set tls.cert_file and tls.key_file, or remove tls.client_ca_file`, ca)},
 		{"peer secret", func(c *Config) { c.Peers[1].SecretFile = "" }, ErrRequired,
 			`peers[1].secret_file: is required; give the path of a file holding the secret shared with sop3 (chmod 600)`},
 		{"peer queues empty", func(c *Config) { c.Peers[1].Queues = Queues{Names: []string{}} }, ErrBadQueues,
@@ -196,5 +206,28 @@ func TestValidateUnreadable(t *testing.T) {
 	got := problems(t, c.Validate())
 	if len(got) != 1 || !strings.Contains(got[0], "cannot be read; make it readable by the user queuesync runs as") {
 		t.Fatalf("Validate = %q", got)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	c := validConfig(t, dir)
+	if w := c.Warnings(); len(w) != 1 || !strings.Contains(w[0], "peers[0].url: http://10.0.0.2:8038 is plain http to another host") {
+		t.Errorf("Warnings = %q, want the plain-http peer only", w)
+	}
+	c.Peers[0].URL = "http://127.0.0.1:8038"
+	c.Peers[1].SecretFile = c.Peers[0].SecretFile
+	c.Database.URL = `host=h password=hunter2\ x`
+	w := c.Warnings()
+	want := []string{"peers[1].secret_file: " + c.Peers[0].SecretFile + " is also the secret file of sop2",
+		"database.url: holds a password"}
+	if len(w) != len(want) {
+		t.Fatalf("Warnings = %q, want %d", w, len(want))
+	}
+	for i := range want {
+		if !strings.HasPrefix(w[i], want[i]) || strings.Contains(w[i], "hunter2") {
+			t.Errorf("warning %d = %q, want it to start with %q and hold no password", i, w[i], want[i])
+		}
 	}
 }

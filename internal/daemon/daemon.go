@@ -44,10 +44,14 @@ type Daemon struct {
 	latency *latencyTracker
 	ringuse *ringinuseCache
 	handler atomic.Pointer[http.Handler]
-	srv     *http.Server
-	ln      net.Listener
-	msrv    *http.Server
-	mln     net.Listener
+	// replay and refusals outlive the handlers Reload builds: a request
+	// recorded before a reload stays refused after it.
+	replay   *peer.ReplayCache
+	refusals *peer.Refusals
+	srv      *http.Server
+	ln       net.Listener
+	msrv     *http.Server
+	mln      net.Listener
 
 	// reconciled is the AMI connection (amiLink generation) on which the
 	// journal was last fully reconciled; see upToDate.
@@ -88,7 +92,9 @@ func New(o Options) (*Daemon, error) {
 	n := o.Node
 	d := &Daemon{opts: o, journal: n.Journal, link: n.AMI, clock: n.Clock, metrics: newMetrics(), ringuse: newRinginuseCache()}
 	d.conf.Store(&n.Config)
-	d.latency = &latencyTracker{seen: map[trackKey]time.Time{}, hist: d.metrics.latency, now: o.Now}
+	d.replay, d.refusals = peer.NewReplayCache(0), peer.NewRefusals()
+	d.metrics.exportRefusals(d.refusals)
+	d.latency = newLatencyTracker(d.metrics.latency, o.Now)
 	d.eng = n.NewEngine(false, d.ringuse)
 	if err := d.setHandler(n.Config); err != nil {
 		return nil, err
@@ -109,7 +115,8 @@ func (d *Daemon) setHandler(cfg config.Config) error {
 	}
 	var h http.Handler = peer.NewHandler(peer.HandlerOptions{
 		Node: &receiver{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
-		Secrets: secrets, Now: d.opts.Now, Logger: d.opts.Log,
+		Secrets: secrets, Grants: node.Grants(cfg), Now: d.opts.Now, Logger: d.opts.Log,
+		Replay: d.replay, Refusals: d.refusals,
 	})
 	d.handler.Store(&h)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/internal/node"
+	"github.com/queuesync/queuesync/internal/peer"
 )
 
 // listen binds the peer API (with TLS when configured) and the metrics
@@ -28,7 +29,8 @@ func (d *Daemon) listen() error {
 	}
 	d.ln = ln
 	d.srv = &http.Server{Handler: http.HandlerFunc(d.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second}
+		ReadTimeout: 60 * time.Second, WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: peer.MaxHeaderBytes}
 	if cfg.MetricsListen == "" {
 		return nil
 	}
@@ -40,6 +42,9 @@ func (d *Daemon) listen() error {
 	d.mln = mln
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", d.metrics.handler())
-	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Scrapers keep connections alive; an idle one is closed after a
+	// minute instead of being held forever.
+	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 	return nil
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"container/list"
 	"net/http"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 )
 
@@ -48,6 +50,26 @@ func newMetrics() *metrics {
 	return m
 }
 
+// exportRefusals exports the peer API's refusal counts as
+// queuesync_peer_requests_refused_total{kind}.
+func (m *metrics) exportRefusals(r *peer.Refusals) {
+	m.reg.MustRegister(refusalCollector{r})
+}
+
+var refusedDesc = prometheus.NewDesc("queuesync_peer_requests_refused_total",
+	"Peer API requests refused, by kind (unauthenticated, replayed, busy, too_large, bad_request, clock_skew, failed).",
+	[]string{"kind"}, nil)
+
+type refusalCollector struct{ r *peer.Refusals }
+
+func (c refusalCollector) Describe(ch chan<- *prometheus.Desc) { ch <- refusedDesc }
+
+func (c refusalCollector) Collect(ch chan<- prometheus.Metric) {
+	for kind, n := range c.r.Counts() {
+		ch <- prometheus.MustNewConstMetric(refusedDesc, prometheus.CounterValue, float64(n), kind)
+	}
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }
@@ -65,15 +87,28 @@ func (m *metrics) setBacklog(peer string, n int) {
 }
 
 // latencyTracker remembers when each local change was seen, until a peer
-// acknowledges it. It is bounded: under extreme load it forgets.
+// acknowledges it. It holds at most maxTracked changes: when full, it
+// forgets the oldest (a change no peer acknowledged, or one superseded
+// before delivery), so that it keeps measuring new ones.
 type latencyTracker struct {
-	mu   sync.Mutex
-	seen map[trackKey]time.Time
-	hist prometheus.Histogram
-	now  func() time.Time
+	mu    sync.Mutex
+	seen  map[trackKey]*list.Element // of trackEntry, oldest at the front
+	order *list.List
+	max   int
+	hist  prometheus.Histogram
+	now   func() time.Time
+}
+
+type trackEntry struct {
+	key  trackKey
+	seen time.Time
 }
 
 const maxTracked = 100000
+
+func newLatencyTracker(hist prometheus.Histogram, now func() time.Time) *latencyTracker {
+	return &latencyTracker{seen: map[trackKey]*list.Element{}, order: list.New(), max: maxTracked, hist: hist, now: now}
+}
 
 type trackKey struct {
 	key state.Key
@@ -84,18 +119,28 @@ func (l *latencyTracker) noteJournalled(o engine.Outcome, seen time.Time) {
 	if o.Winner == nil {
 		return
 	}
+	k := trackKey{o.Winner.Key(), o.Winner.Version()}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.seen) < maxTracked {
-		l.seen[trackKey{o.Winner.Key(), o.Winner.Version()}] = seen
+	if _, ok := l.seen[k]; ok {
+		return
 	}
+	for len(l.seen) >= l.max {
+		oldest := l.order.Front()
+		delete(l.seen, l.order.Remove(oldest).(trackEntry).key)
+	}
+	l.seen[k] = l.order.PushBack(trackEntry{key: k, seen: seen})
 }
 
 func (l *latencyTracker) noteDelivered(r state.Register) {
 	l.mu.Lock()
 	k := trackKey{r.Key(), r.Version()}
-	t, ok := l.seen[k]
-	delete(l.seen, k)
+	el, ok := l.seen[k]
+	var t time.Time
+	if ok {
+		t = l.order.Remove(el).(trackEntry).seen
+		delete(l.seen, k)
+	}
 	l.mu.Unlock()
 	if ok {
 		l.hist.Observe(l.now().Sub(t).Seconds())

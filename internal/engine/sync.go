@@ -54,7 +54,19 @@ func (s *Session) ApplySnapshot(ctx context.Context, p Peer, snap peer.Snapshot)
 			regs = append(regs, r)
 		}
 	}
-	return s.Apply(ctx, p.Name, regs)
+	outs, err := s.Apply(ctx, p.Name, regs)
+	return append(outs, skippedOutcomes(p.Name, snap.Skipped)...), err
+}
+
+// skippedOutcomes reports the members the peer's answer could not carry:
+// each is a failed outcome, so that -v, the log and the exit status say so,
+// and nothing is done about it.
+func skippedOutcomes(from string, skipped []peer.Skipped) []Outcome {
+	outs := make([]Outcome, 0, len(skipped))
+	for _, sk := range skipped {
+		outs = append(outs, Outcome{Queue: sk.Queue, Interface: sk.Interface, Peer: from, Result: Failed, Err: sk.Err})
+	}
+	return outs
 }
 
 // Push sends the peer our registers for the queues it shares. With the

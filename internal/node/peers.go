@@ -60,7 +60,9 @@ func newClient(node string, pc config.Peer, hc *http.Client, clock *state.Clock,
 	if err != nil {
 		return nil, err
 	}
-	cl, err := peer.NewClient(peer.ClientOptions{Name: pc.Name, URL: pc.URL, Node: node, Secret: secret, HTTP: hc, Now: now, Clock: clock})
+	grant := Grant(pc)
+	cl, err := peer.NewClient(peer.ClientOptions{Name: pc.Name, URL: pc.URL, Node: node, Secret: secret, HTTP: hc, Now: now, Clock: clock,
+		Grant: &grant})
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", pc.Name, err)
 	}
@@ -78,6 +80,20 @@ func Secrets(cfg config.Config) (map[string][]byte, error) {
 		secrets[p.Name] = s
 	}
 	return secrets, nil
+}
+
+// Grant returns the queues pc may read and write through the peer API.
+func Grant(pc config.Peer) peer.Grant {
+	return peer.Grant{All: pc.Queues.All, Queues: pc.Queues.Names}
+}
+
+// Grants returns every peer's Grant, by peer name, for the peer API.
+func Grants(cfg config.Config) map[string]peer.Grant {
+	out := make(map[string]peer.Grant, len(cfg.Peers))
+	for _, p := range cfg.Peers {
+		out[p.Name] = Grant(p)
+	}
+	return out
 }
 
 // HTTPClient returns the HTTP client for peers: it trusts the configured

@@ -9,34 +9,36 @@ import (
 	"github.com/queuesync/queuesync/internal/state"
 )
 
-// serveChanges applies a batch: every register is validated and its stamp
-// checked against the clock before any reaches the Node; the invalid ones
-// get status error, the rest are applied.
-func (h *handler) serveChanges(w http.ResponseWriter, r *http.Request, from string, body []byte) {
+// serveChanges applies a batch: every register is validated, checked
+// against the peer's grant and its stamp checked against the clock before
+// any reaches the Node; each refused one gets status error, the rest are
+// applied.
+func (h *handler) serveChanges(w http.ResponseWriter, r *http.Request, c *credentials, body []byte) {
+	from := c.node
 	hdr, items, err := decodeBatch(bytes.NewReader(body))
 	if err != nil {
-		h.fail(w, r, &httpError{http.StatusBadRequest, err.Error()})
+		h.fail(w, r, c, &httpError{code: http.StatusBadRequest, msg: err.Error()})
 		return
 	}
 	if hdr.Node != from {
-		h.fail(w, r, &httpError{http.StatusBadRequest, fmt.Sprintf("document written by node %s but signed by node %s", hdr.Node, from)})
+		h.fail(w, r, c, &httpError{code: http.StatusBadRequest, msg: fmt.Sprintf("document written by node %s but signed by node %s", hdr.Node, from)})
 		return
 	}
 	if err := h.opts.Clock.Observe(hdr.Clock); err != nil {
-		h.fail(w, r, &httpError{http.StatusConflict, fmt.Sprintf("clock skew: node %s: %s; synchronise the clocks of both nodes (NTP)", from, err.Error())})
+		h.fail(w, r, c, &httpError{code: http.StatusConflict, msg: fmt.Sprintf("clock skew: node %s: %s; synchronise the clocks of both nodes (NTP)", from, err.Error())})
 		return
 	}
 	results, err := h.apply(r.Context(), from, items)
 	if err != nil {
-		h.fail(w, r, &httpError{http.StatusInternalServerError, "apply changes: " + err.Error()})
+		h.fail(w, r, c, &httpError{code: http.StatusInternalServerError, msg: "apply changes: " + err.Error()})
 		return
 	}
 	var buf bytes.Buffer
 	if err := EncodeResults(&buf, h.opts.Name, h.opts.Clock.Now(), results); err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, c, err)
 		return
 	}
-	h.writeXML(w, buf.Bytes())
+	h.writeXML(w, c, buf.Bytes())
 }
 
 // apply hands the admissible registers to the Node and merges its results
@@ -45,8 +47,9 @@ func (h *handler) apply(ctx context.Context, from string, items []batchItem) ([]
 	results := make([]Result, len(items))
 	var regs []state.Register
 	var index []int
+	grant := h.grant(from)
 	for i, it := range items {
-		if err := h.admit(it); err != nil {
+		if err := h.admit(from, grant, it); err != nil {
 			h.log.Warn("change refused", logPeer, from, logQueue, cleanText(it.Queue, MaxQueueLen),
 				logIface, cleanText(it.Interface, MaxInterfaceLen), logReason, err.Error())
 			results[i] = refused(it, err)
@@ -70,10 +73,14 @@ func (h *handler) apply(ctx context.Context, from string, items []batchItem) ([]
 	return results, nil
 }
 
-// admit checks one decoded register: valid, and not stamped too far ahead.
-func (h *handler) admit(it batchItem) error {
+// admit checks one decoded register: valid, of a queue granted to the
+// peer, and not stamped too far ahead.
+func (h *handler) admit(from string, grant Grant, it batchItem) error {
 	if it.Err != nil {
 		return it.Err
+	}
+	if !grant.Allows(it.Register.Queue) {
+		return fmt.Errorf("%w: queue %s is not shared with node %s on this node; add it to that peer's queues, on both nodes", ErrNotShared, quoteValue(it.Register.Queue), from)
 	}
 	if err := h.opts.Clock.Observe(it.Register.Stamp); err != nil {
 		return fmt.Errorf("stamp %s: %w; check the clock (NTP) of node %s", it.Register.Stamp, err, it.Register.Origin)

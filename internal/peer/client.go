@@ -23,6 +23,10 @@ type ClientOptions struct {
 	Now     func() time.Time // default time.Now; signs request timestamps
 	Clock   *state.Clock     // optional: stamps pushes, merges the peer's stamps, refuses those too far ahead
 	MaxBody int64            // answer body limit; default DefaultMaxBody
+	// Grant is the queues shared with the peer (its queues: in peers:):
+	// registers of other queues are never sent, and dropped from its
+	// answers. Nil shares every queue.
+	Grant *Grant
 }
 
 // Client calls one peer's API. It is safe for concurrent use.
@@ -56,6 +60,11 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	if opts.HTTP == nil {
 		opts.HTTP = &http.Client{Timeout: defaultTimeout}
 	}
+	// A copy that follows no redirect: a signed request, body and all, goes
+	// to the peer's URL and nowhere else.
+	hc := *opts.HTTP
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.HTTP = &hc
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -104,7 +113,10 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 
 // State calls GET /queue/v1/state for queues (all when empty). With dryRun
 // the peer reconciles in memory only and writes nothing (for resync
-// --dry-run). Every register in the answer has passed ValidateRegister.
+// --dry-run). Every register in the answer has passed ValidateRegister and
+// is of a queue shared with the peer; the members that are not are listed
+// in Snapshot.Skipped. An answer whose signature does not verify gives an
+// error wrapping ErrUntrusted and no register.
 func (c *Client) State(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
 	snap, err := c.state(ctx, queues, dryRun)
 	if err != nil {
@@ -135,18 +147,61 @@ func (c *Client) state(ctx context.Context, queues []string, dryRun bool) (Snaps
 	if err := c.accept(snap.Node, snap.Clock); err != nil {
 		return Snapshot{}, err
 	}
+	c.dropUnshared(&snap)
 	return snap, c.observeAll(snap.Registers)
 }
 
-// Push calls POST /queue/v1/changes with regs, which must pass
-// ValidateRegister (nothing is sent otherwise). The answer has one Result per
-// register, in the order of regs (the document itself is sorted), keyed like
-// it.
+// shares reports whether queue is shared with the peer.
+func (c *Client) shares(queue string) bool { return c.opts.Grant == nil || c.opts.Grant.Allows(queue) }
+
+// dropUnshared moves the registers of queues not shared with the peer to
+// snap.Skipped.
+func (c *Client) dropUnshared(snap *Snapshot) {
+	kept := snap.Registers[:0]
+	for _, r := range snap.Registers {
+		if c.shares(r.Queue) {
+			kept = append(kept, r)
+			continue
+		}
+		snap.Skipped = append(snap.Skipped, Skipped{Queue: r.Queue, Interface: r.Interface,
+			Err: fmt.Errorf("%w: queue %s is not shared with peer %s", ErrNotShared, quoteValue(r.Queue), c.opts.Name)})
+	}
+	snap.Registers = kept
+}
+
+// Push calls POST /queue/v1/changes with regs. The answer has one Result
+// per register, in the order of regs (the document itself is sorted),
+// keyed like it. A register that fails ValidateRegister or is of a queue not
+// shared with the peer is not sent: its Result, made here, has status Error
+// and says why, and the others are sent. An answer whose signature does not
+// verify gives an error wrapping ErrUntrusted and no Result: nothing in it
+// may be counted as delivered.
 func (c *Client) Push(ctx context.Context, regs []state.Register) (ResultSet, error) {
-	set, err := c.push(ctx, regs)
+	results := make([]Result, len(regs))
+	var send []state.Register
+	var index []int
+	for i, r := range regs {
+		err := ValidateRegister(r)
+		if err == nil && !c.shares(r.Queue) {
+			err = fmt.Errorf("%w: queue %s is not shared with peer %s", ErrNotShared, quoteValue(r.Queue), c.opts.Name)
+		}
+		if err != nil {
+			results[i] = Result{Queue: r.Queue, Interface: r.Interface, Status: Error, Reason: "not sent: " + err.Error()}
+			continue
+		}
+		send, index = append(send, r), append(index, i)
+	}
+	if len(send) == 0 {
+		return ResultSet{Node: c.opts.Name, Clock: c.stamp(), Results: results}, nil
+	}
+	set, err := c.push(ctx, send)
 	if err != nil {
 		return ResultSet{}, fmt.Errorf("push to peer %s: %w", c.opts.Name, err)
 	}
+	for j, res := range set.Results {
+		results[index[j]] = res
+	}
+	set.Results = results
 	return set, nil
 }
 
@@ -211,8 +266,10 @@ func matchResults(regs []state.Register, results []Result) error {
 	return nil
 }
 
-// do sends a signed request and returns the body of a 2xx answer, or a
-// *StatusError.
+// do sends a signed request and returns the body of a 2xx answer whose
+// signature verifies, a *StatusError for an error answer whose signature
+// verifies, or an *UntrustedError (wrapping ErrUntrusted) for any answer
+// whose signature does not, a redirect among them.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte) ([]byte, error) {
 	u := c.base.JoinPath(path)
 	u.RawQuery = query.Encode()
@@ -228,17 +285,39 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", "application/xml; charset=utf-8")
 	}
 	req.Header.Set("Accept", "application/xml")
-	Sign(req, c.opts.Node, c.opts.Secret, c.opts.Now(), body)
+	nonce := Sign(req, c.opts.Node, c.opts.Secret, c.opts.Now(), body)
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		text, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorRead))
-		return nil, &StatusError{Code: resp.StatusCode, Body: cleanText(string(text), maxErrorBody)}
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
+	limit := c.opts.MaxBody
+	if !ok {
+		limit = maxErrorRead
 	}
-	return readLimited(resp.Body, c.opts.MaxBody)
+	data, err := readLimited(resp.Body, limit)
+	if err != nil && ok {
+		return nil, err
+	}
+	verr := VerifyAnswer(c.opts.Secret, nonce, resp.StatusCode, c.opts.Name, resp.Header.Get(HeaderAnswerSignature), data)
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		return nil, &UntrustedError{Reason: fmt.Sprintf("the peer answered %d with a redirect to %s; redirects are never followed: give the peer's own URL in peers:",
+			resp.StatusCode, quoteValue(resp.Header.Get("Location")))}
+	}
+	if ok && verr == nil {
+		return data, nil
+	}
+	var se *StatusError
+	if !ok {
+		se = &StatusError{Code: resp.StatusCode, Body: cleanText(string(data), maxErrorBody)}
+	}
+	if verr != nil {
+		ue := verr.(*UntrustedError)
+		ue.Status = se
+		return nil, ue
+	}
+	return nil, se
 }
 
 func readLimited(r io.Reader, limit int64) ([]byte, error) {

@@ -171,8 +171,9 @@ func TestClientRefusesBeforeSending(t *testing.T) {
 	c := testClient(t, srv.URL, nil)
 	bad := validRegister()
 	bad.PausedReason = "x\r\nAction: Logoff"
-	if _, err := c.Push(ctx(t), []state.Register{bad}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("Push(invalid) = %v, want ErrInvalid", err)
+	if set, err := c.Push(ctx(t), []state.Register{bad}); err != nil || set.Results[0].Status != Error ||
+		!strings.Contains(set.Results[0].Reason, "not sent: paused-reason") {
+		t.Errorf("Push(invalid) = %+v, %v; want an error result made without sending", set, err)
 	}
 	if _, err := c.State(ctx(t), []string{"a\nb"}, false); !errors.Is(err, ErrInvalid) {
 		t.Errorf("State(invalid queue) = %v, want ErrInvalid", err)
@@ -182,10 +183,12 @@ func TestClientRefusesBeforeSending(t *testing.T) {
 	}
 }
 
-// hostile serves fixed answers, as a compromised or confused peer would.
+// hostile serves fixed answers, as a compromised or confused peer would:
+// they are signed with the shared secret, so they pass verification.
 func hostile(t *testing.T, code int, body string) *Client {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(HeaderAnswerSignature, SignAnswer(secret, r.Header.Get(HeaderNonce), code, "sop2", []byte(body)))
 		w.WriteHeader(code)
 		_, _ = io.WriteString(w, body)
 	}))
@@ -197,8 +200,9 @@ func TestClientValidatesAnswers(t *testing.T) {
 	crlf := `<queuesync version="1" node="sop2" clock="1764041234000.0"><queue name="support">` +
 		`<member interface="PJSIP/1001" name="x&#xD;&#xA;Action: Originate" membership="dynamic" present="true" stamp="1.0" origin="sop2"/>` +
 		`</queue></queuesync>`
-	if _, err := hostile(t, 200, crlf).State(ctx(t), nil, false); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "contains CR") {
-		t.Errorf("CR/LF in state answer: %v", err)
+	if snap, err := hostile(t, 200, crlf).State(ctx(t), nil, false); err != nil || len(snap.Registers) != 0 || len(snap.Skipped) != 1 ||
+		!errors.Is(snap.Skipped[0].Err, ErrInvalid) || !strings.Contains(snap.Skipped[0].Err.Error(), "contains CR") {
+		t.Errorf("CR/LF in state answer: %+v, %v; want the member skipped", snap, err)
 	}
 	other := `<queuesync version="1" node="sop3" clock="1764041234000.0"/>`
 	if _, err := hostile(t, 200, other).State(ctx(t), nil, false); !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "says it is sop3") {

@@ -19,6 +19,15 @@ type Snapshot struct {
 	Node      string      // the node that wrote the document
 	Clock     state.Stamp // its hybrid clock when it wrote it
 	Registers []state.Register
+	// Skipped are the members left out of Registers: invalid, or of a
+	// queue not shared with the peer. Report them; never act on them.
+	Skipped []Skipped
+}
+
+// Skipped is a member of a document that was left out, and why.
+type Skipped struct {
+	Queue, Interface string // as sent, possibly invalid: quote them to print them
+	Err              error
 }
 
 // EncodeState writes regs as a <queuesync> document from node at clock.
@@ -57,9 +66,11 @@ func compareRegisters(a, b state.Register) int {
 	)
 }
 
-// DecodeState reads a <queuesync> document. Every register is validated;
-// the first invalid one fails the whole document (a client must not accept
-// anything a hostile peer could use to inject AMI).
+// DecodeState reads a <queuesync> document. Every register is validated:
+// one that fails is left out of Registers and listed in Skipped (nothing a
+// hostile peer could use to inject AMI is ever returned), so that one member
+// never fails the rest of the document. A document that is not well formed
+// fails as a whole.
 func DecodeState(r io.Reader) (Snapshot, error) {
 	hdr, items, err := decodeBatch(r)
 	if err != nil {
@@ -68,7 +79,9 @@ func DecodeState(r io.Reader) (Snapshot, error) {
 	snap := Snapshot{Node: hdr.Node, Clock: hdr.Clock, Registers: make([]state.Register, 0, len(items))}
 	for _, it := range items {
 		if it.Err != nil {
-			return Snapshot{}, fmt.Errorf("decode state %s: %w", memberContext(it.Queue, it.Interface), it.Err)
+			snap.Skipped = append(snap.Skipped, Skipped{Queue: it.Queue, Interface: it.Interface,
+				Err: fmt.Errorf("%s: %w", memberContext(it.Queue, it.Interface), it.Err)})
+			continue
 		}
 		snap.Registers = append(snap.Registers, it.Register)
 	}

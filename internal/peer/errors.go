@@ -32,7 +32,40 @@ var (
 	ErrProtocol = errors.New("peer API mismatch")
 	// ErrServer marks a failure on the peer's side (HTTP 5xx).
 	ErrServer = errors.New("peer failed")
+	// ErrUntrusted marks an answer whose signature does not verify (see
+	// VerifyAnswer), a redirect, or a register outside the queues shared
+	// with the peer in an answer. Nothing from such an answer is applied or
+	// counted as delivered: treat the peer as unreachable and say why.
+	ErrUntrusted = errors.New("untrusted answer")
+	// ErrNotShared marks a register of a queue not shared with the peer
+	// (its queues: in peers:). The receiver answers it with status error
+	// and the reason "not shared: ..."; the sender never sends it.
+	ErrNotShared = errors.New("not shared")
 )
+
+// UntrustedError is an answer this node must not act on. It wraps
+// ErrUntrusted and, when the answer was an error, the *StatusError the
+// peer seemed to give.
+type UntrustedError struct {
+	Reason string
+	Status *StatusError // the unverified error answer, if it was one
+}
+
+// Error says why the answer is not trusted.
+func (e *UntrustedError) Error() string {
+	if e.Status != nil {
+		return fmt.Sprintf("%s: %s (%s)", ErrUntrusted, e.Reason, e.Status)
+	}
+	return fmt.Sprintf("%s: %s", ErrUntrusted, e.Reason)
+}
+
+// Unwrap returns ErrUntrusted and the unverified status, if any.
+func (e *UntrustedError) Unwrap() []error {
+	if e.Status != nil {
+		return []error{ErrUntrusted, e.Status}
+	}
+	return []error{ErrUntrusted}
+}
 
 // StatusError is a non-2xx answer from a peer. Body is the peer's
 // explanation, stripped of control characters and truncated.

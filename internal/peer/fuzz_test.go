@@ -2,10 +2,12 @@ package peer
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/queuesync/queuesync/internal/state"
@@ -99,6 +101,49 @@ func FuzzHandler(f *testing.F) {
 			}
 		case rec.Code < 400 || rec.Code >= 500:
 			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzVerifyAnswer checks answer verification: a genuine signature
+// verifies, and any change to the nonce, status, node, body or signature
+// makes it fail with ErrUntrusted; no input panics.
+func FuzzVerifyAnswer(f *testing.F) {
+	f.Add("00112233445566778899aabbccddeeff", 200, []byte("<queuesync-health/>"), "v1=00", byte(0), uint16(0))
+	f.Add("", 401, []byte{}, "", byte(1), uint16(3))
+	f.Add("ff", 307, []byte("\xff\x00"), "v1="+strings.Repeat("z", 64), byte(2), uint16(1))
+	f.Fuzz(func(t *testing.T, nonce string, status int, body []byte, sig string, field byte, at uint16) {
+		if err := VerifyAnswer(secret, nonce, status, "sop2", sig, body); err != nil && !errors.Is(err, ErrUntrusted) {
+			t.Fatalf("VerifyAnswer error %v does not wrap ErrUntrusted", err)
+		}
+		good := SignAnswer(secret, nonce, status, "sop2", body)
+		if err := VerifyAnswer(secret, nonce, status, "sop2", good, body); err != nil {
+			t.Fatalf("genuine signature refused: %v", err)
+		}
+		n, st, node, b, s := nonce, status, "sop2", bytes.Clone(body), good
+		switch field % 5 {
+		case 0:
+			n += "0"
+		case 1:
+			st++
+		case 2:
+			node = "sop3"
+		case 3:
+			if len(b) == 0 {
+				b = []byte{0}
+			} else {
+				b[int(at)%len(b)] ^= 0x01
+			}
+		case 4:
+			i := len(signatureVersion) + int(at)%(len(s)-len(signatureVersion))
+			c := byte('0')
+			if s[i] == '0' {
+				c = '1'
+			}
+			s = s[:i] + string(c) + s[i+1:]
+		}
+		if err := VerifyAnswer(secret, n, st, node, s, b); !errors.Is(err, ErrUntrusted) {
+			t.Fatalf("altered answer (field %d) verified: %v", field%5, err)
 		}
 	})
 }

@@ -5,11 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +29,14 @@ const (
 	DefaultMaxBody         = 8 << 20
 	DefaultReplayCacheSize = 100_000
 	DefaultClockSkew       = 60 * time.Second // max_clock_skew, for a Clock the handler makes itself
+	DefaultMaxConcurrent   = 16
 )
+
+// MaxHeaderBytes is what a server of the peer API should set as
+// http.Server.MaxHeaderBytes: the signed headers need well under 1 KiB, and
+// the handler reads no body byte before they authenticate the request, so
+// an unauthenticated client makes the node hold no more than this.
+const MaxHeaderBytes = 8 << 10
 
 // Node is the node the handler serves. The daemon implements it.
 type Node interface {
@@ -40,23 +47,40 @@ type Node interface {
 	State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error)
 	// Apply applies registers received from the peer named from; it returns
 	// one Result per register, in order. Every register has passed
-	// ValidateRegister and its stamp has been merged into the clock.
-	// Implementations should be idempotent: a peer retries a batch whose
-	// answer it did not get.
+	// ValidateRegister, is of a queue shared with from, and its stamp has
+	// been merged into the clock. Implementations should be idempotent: a
+	// peer retries a batch whose answer it did not get.
 	Apply(ctx context.Context, from string, regs []state.Register) ([]Result, error)
 }
 
 // HandlerOptions configures NewHandler.
 type HandlerOptions struct {
-	Node            Node
-	Name            string            // this node's name
-	Clock           *state.Clock      // this node's clock; default: a new one over Now, DefaultClockSkew
-	Software        string            // version reported by /health
-	Secrets         map[string][]byte // peer name -> shared secret; never logged
-	MaxBody         int64             // request body limit; default DefaultMaxBody
-	Now             func() time.Time  // default time.Now
-	Logger          *slog.Logger      // default: discard
-	ReplayCacheSize int               // signatures remembered; default DefaultReplayCacheSize
+	Node     Node
+	Name     string            // this node's name
+	Clock    *state.Clock      // this node's clock; default: a new one over Now, DefaultClockSkew
+	Software string            // version reported by /health
+	Secrets  map[string][]byte // peer name -> shared secret; never logged
+	// Grants are the queues each peer may read and write (its queues: in
+	// peers:). A peer missing from a non-nil map may read and write none;
+	// a nil map grants every queue to every peer (tests, and nodes that
+	// share everything).
+	Grants  map[string]Grant
+	MaxBody int64            // request body limit; default DefaultMaxBody
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default: discard
+	// Replay remembers the signatures of requests served. Pass the same
+	// cache to every handler a node builds (one per config reload), so
+	// that a reload forgets nothing; default: a new one of
+	// ReplayCacheSize.
+	Replay          *ReplayCache
+	ReplayCacheSize int // signatures remembered by a default Replay; default DefaultReplayCacheSize
+	// Refusals counts refused requests and bounds the log lines about
+	// them. Pass the same one to every handler a node builds; default: a
+	// new one.
+	Refusals *Refusals
+	// MaxConcurrent caps the requests served at once; one more is answered
+	// 503 at once. Default DefaultMaxConcurrent.
+	MaxConcurrent int
 }
 
 // Log attribute keys.
@@ -72,16 +96,18 @@ const (
 )
 
 type handler struct {
-	opts HandlerOptions
-	auth *authenticator
-	log  *slog.Logger
+	opts     HandlerOptions
+	auth     *authenticator
+	log      *slog.Logger
+	slots    chan struct{}
+	reported *onceSet
 }
 
 // route is one endpoint: the method it accepts and what serves it, after the
-// request is authenticated as coming from node from.
+// request is authenticated.
 type route struct {
 	method string
-	serve  func(h *handler, w http.ResponseWriter, r *http.Request, from string, body []byte)
+	serve  func(h *handler, w http.ResponseWriter, r *http.Request, c *credentials, body []byte)
 }
 
 var routes = map[string]route{
@@ -91,8 +117,10 @@ var routes = map[string]route{
 }
 
 // NewHandler returns the http.Handler of the peer API (architecture.md §3). Every
-// request must be signed (see Sign) by a node named in Secrets. It panics if
-// Node is nil or Name is not a valid node name: both are programming errors.
+// request must be signed (see Sign) by a node named in Secrets; every
+// answer is signed (see SignAnswer) when the request authenticated. It
+// panics if Node is nil or Name is not a valid node name: both are
+// programming errors.
 func NewHandler(opts HandlerOptions) http.Handler {
 	if opts.Node == nil {
 		panic("peer.NewHandler: nil Node")
@@ -102,9 +130,11 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	}
 	opts = handlerDefaults(opts)
 	return &handler{
-		opts: opts,
-		auth: &authenticator{secrets: maps.Clone(opts.Secrets), now: opts.Now, seen: newReplayCache(opts.ReplayCacheSize)},
-		log:  opts.Logger,
+		opts:     opts,
+		auth:     &authenticator{secrets: maps.Clone(opts.Secrets), now: opts.Now, seen: opts.Replay},
+		log:      opts.Logger,
+		slots:    make(chan struct{}, opts.MaxConcurrent),
+		reported: newOnceSet(maxReported),
 	}
 }
 
@@ -118,8 +148,14 @@ func handlerDefaults(o HandlerOptions) HandlerOptions {
 	if o.MaxBody <= 0 {
 		o.MaxBody = DefaultMaxBody
 	}
-	if o.ReplayCacheSize <= 0 {
-		o.ReplayCacheSize = DefaultReplayCacheSize
+	if o.Replay == nil {
+		o.Replay = NewReplayCache(o.ReplayCacheSize)
+	}
+	if o.Refusals == nil {
+		o.Refusals = NewRefusals()
+	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = DefaultMaxConcurrent
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -127,35 +163,57 @@ func handlerDefaults(o HandlerOptions) HandlerOptions {
 	return o
 }
 
-// ServeHTTP routes, checks method and content type, reads the body within
-// the limit, authenticates, then serves.
+// ServeHTTP does the cheap checks first: a free slot, the route and method,
+// no body on a GET, the content type, then the signed headers (node,
+// timestamp, nonce, body hash, signature, replay). Only an authenticated
+// request has its body read, within the limit and checked against the
+// signed hash as it streams in; only then is it decoded and served.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		h.fail(w, r, nil, &httpError{code: http.StatusServiceUnavailable, kind: RefusedBusy,
+			msg: fmt.Sprintf("busy: %d requests in progress; retry later", cap(h.slots))})
+		return
+	}
+	rt, err := h.precheck(w, r)
+	if err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	c, err := h.auth.verifyHeaders(r)
+	if err != nil {
+		h.fail(w, r, nil, err)
+		return
+	}
+	body, err := h.readBody(w, r, c)
+	if err != nil {
+		h.fail(w, r, c, err)
+		return
+	}
+	rt.serve(h, w, r, c, body)
+}
+
+// precheck finds the route and checks what needs no secret.
+func (h *handler) precheck(w http.ResponseWriter, r *http.Request) (route, error) {
 	rt, ok := routes[r.URL.Path]
 	if !ok {
-		h.fail(w, r, &httpError{http.StatusNotFound, fmt.Sprintf("no such endpoint %s: the peer API serves %s, %s and %s; check the peer URL",
-			quoteValue(r.URL.Path), PathHealth, PathState, PathChanges)})
-		return
+		return rt, &httpError{code: http.StatusNotFound, msg: fmt.Sprintf("no such endpoint %s: the peer API serves %s, %s and %s; check the peer URL",
+			quoteValue(r.URL.Path), PathHealth, PathState, PathChanges)}
 	}
 	if r.Method != rt.method {
 		w.Header().Set("Allow", rt.method)
-		h.fail(w, r, &httpError{http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s: use %s", quoteValue(r.Method), r.URL.Path, rt.method)})
-		return
+		return rt, &httpError{code: http.StatusMethodNotAllowed, msg: fmt.Sprintf("method %s not allowed on %s: use %s", quoteValue(r.Method), r.URL.Path, rt.method)}
 	}
-	if err := checkContentType(r); err != nil {
-		h.fail(w, r, err)
-		return
+	if r.Method == http.MethodGet && r.ContentLength != 0 {
+		return rt, &httpError{code: http.StatusBadRequest, msg: "a GET carries no body"}
 	}
-	body, err := h.readBody(w, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if r.Method == http.MethodPost && r.ContentLength > h.opts.MaxBody {
+		return rt, h.tooLarge()
 	}
-	from, err := h.auth.verify(r, body)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rt.serve(h, w, r, from, body)
+	return rt, checkContentType(r)
 }
 
 // checkContentType requires an XML body on POST.
@@ -169,52 +227,77 @@ func checkContentType(r *http.Request) error {
 		(params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8")) {
 		return nil
 	}
-	return &httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %s: send application/xml (UTF-8)", quoteValue(ct))}
+	return &httpError{code: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("Content-Type %s: send application/xml (UTF-8)", quoteValue(ct))}
 }
 
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	tooLarge := &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf(
+func (h *handler) tooLarge() *httpError {
+	return &httpError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf(
 		"request body over %d bytes: send fewer changes per request, or raise the limit on this node", h.opts.MaxBody)}
-	if r.ContentLength > h.opts.MaxBody {
-		return nil, tooLarge
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBody))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, tooLarge
-	}
-	if err != nil {
-		return nil, &httpError{http.StatusBadRequest, "read request body: " + err.Error()}
-	}
-	return body, nil
 }
 
-func (h *handler) serveHealth(w http.ResponseWriter, r *http.Request, _ string, _ []byte) {
+// readBody reads the body of an authenticated request, at most MaxBody
+// bytes, and checks it against the signed hash before anything decodes it.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, c *credentials) ([]byte, error) {
+	if r.Method == http.MethodGet {
+		return nil, nil
+	}
+	hr := newHashReader(http.MaxBytesReader(w, r.Body, h.opts.MaxBody))
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(hr)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return nil, h.tooLarge()
+	case err != nil:
+		return nil, &httpError{code: http.StatusBadRequest, msg: "read request body: " + err.Error()}
+	case hr.sum() != c.sum:
+		return nil, unauthorized("signature mismatch: the body does not match its signed hash (%s); was it altered on the way?", HeaderBodyHash)
+	}
+	return buf.Bytes(), nil
+}
+
+func (h *handler) serveHealth(w http.ResponseWriter, r *http.Request, c *credentials, _ []byte) {
 	var buf bytes.Buffer
 	if err := EncodeHealth(&buf, Health{Node: h.opts.Name, Clock: h.opts.Clock.Now(), Software: h.opts.Software}); err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, c, err)
 		return
 	}
-	h.writeXML(w, buf.Bytes())
+	h.writeXML(w, c, buf.Bytes())
 }
 
-func (h *handler) serveState(w http.ResponseWriter, r *http.Request, from string, _ []byte) {
+func (h *handler) serveState(w http.ResponseWriter, r *http.Request, c *credentials, _ []byte) {
 	queues, dryRun, err := stateQuery(r)
 	if err != nil {
-		h.fail(w, r, err)
+		h.fail(w, r, c, err)
 		return
 	}
-	regs, err := h.opts.Node.State(r.Context(), queues, dryRun)
+	grant := h.grant(c.node)
+	queues, some := grant.narrow(queues)
+	var regs []state.Register
+	if some {
+		regs, err = h.opts.Node.State(r.Context(), queues, dryRun)
+	}
 	if err != nil {
-		h.fail(w, r, &httpError{http.StatusInternalServerError, "read state: " + err.Error()})
+		h.fail(w, r, c, &httpError{code: http.StatusInternalServerError, msg: "read state: " + err.Error()})
 		return
 	}
 	var buf bytes.Buffer
-	if err := EncodeState(&buf, h.opts.Name, h.opts.Clock.Now(), h.servable(from, regs)); err != nil {
-		h.fail(w, r, err)
+	if err := EncodeState(&buf, h.opts.Name, h.opts.Clock.Now(), h.servable(c.node, grant, regs)); err != nil {
+		h.fail(w, r, c, err)
 		return
 	}
-	h.writeXML(w, buf.Bytes())
+	h.writeXML(w, c, buf.Bytes())
+}
+
+// grant returns the queues peer may read and write.
+func (h *handler) grant(peer string) Grant {
+	if h.opts.Grants == nil {
+		return AllQueues
+	}
+	return h.opts.Grants[peer]
 }
 
 // stateQuery reads the parameters of GET /queue/v1/state: queue (repeated)
@@ -223,23 +306,30 @@ func stateQuery(r *http.Request) ([]string, bool, error) {
 	q := r.URL.Query()
 	for _, queue := range q["queue"] {
 		if err := ValidateQueue(queue); err != nil {
-			return nil, false, &httpError{http.StatusBadRequest, "query parameter queue: " + err.Error()}
+			return nil, false, &httpError{code: http.StatusBadRequest, msg: "query parameter queue: " + err.Error()}
 		}
 	}
 	dryRun, err := parseBool("dry-run", q.Get("dry-run"), true)
 	if err != nil {
-		return nil, false, &httpError{http.StatusBadRequest, "query parameter " + err.Error()}
+		return nil, false, &httpError{code: http.StatusBadRequest, msg: "query parameter " + err.Error()}
 	}
 	return q["queue"], dryRun, nil
 }
 
-// servable drops (and logs) the registers that fail validation, so that
-// one bad journal row does not stop a node from serving the rest.
-func (h *handler) servable(to string, regs []state.Register) []state.Register {
+// servable drops the registers of queues not granted to the peer, and those
+// that fail validation (reported once each), so that one bad journal row
+// does not stop a node from serving the rest.
+func (h *handler) servable(to string, grant Grant, regs []state.Register) []state.Register {
 	out := regs[:0:0]
 	for _, reg := range regs {
+		if !grant.Allows(reg.Queue) {
+			continue
+		}
 		if err := ValidateRegister(reg); err != nil {
-			h.log.Warn("register not served: invalid", logPeer, to, logKey, reg.Key().String(), logReason, err.Error())
+			if h.reported.add(reg.Key().String() + "\x00" + err.Error()) {
+				h.log.Warn("member not served: it cannot be carried; it is skipped until it changes", logPeer, to,
+					logKey, quoteValue(reg.Key().String()), logReason, err.Error())
+			}
 			continue
 		}
 		out = append(out, reg)
@@ -247,32 +337,55 @@ func (h *handler) servable(to string, regs []state.Register) []state.Register {
 	return out
 }
 
-func (h *handler) writeXML(w http.ResponseWriter, body []byte) {
+func (h *handler) writeXML(w http.ResponseWriter, c *credentials, body []byte) {
 	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	h.reply(w, c, http.StatusOK, body)
+}
+
+// reply writes an answer, signed for the authenticated requester c (nil
+// when the request did not authenticate: such an answer is not signed).
+func (h *handler) reply(w http.ResponseWriter, c *credentials, code int, body []byte) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	if c != nil {
+		w.Header().Set(HeaderAnswerSignature, SignAnswer(c.secret, c.nonce, code, h.opts.Name, body))
+	}
+	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
 
-// fail answers err: its status and text for an *httpError, else 500.
-func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code, msg := http.StatusInternalServerError, err.Error()
+// fail answers err: its status and text for an *httpError, else 500. The
+// refusal is counted, and logged within the rate Refusals allows. A
+// request that did not authenticate gets "Connection: close", so that its
+// body is never read.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, c *credentials, err error) {
+	code, kind, msg := http.StatusInternalServerError, "", err.Error()
 	var he *httpError
 	if errors.As(err, &he) {
-		code = he.code
+		code, kind = he.code, he.kind
 	}
-	level := slog.LevelWarn
-	if code >= 500 {
-		level = slog.LevelError
+	if kind == "" {
+		kind = kindOf(code)
 	}
-	h.log.Log(r.Context(), level, "peer request refused", logRemote, r.RemoteAddr, logPath, r.URL.Path,
-		logPeer, cleanText(r.Header.Get(HeaderNode), MaxNodeLen), logStatus, code, logReason, msg)
+	if suppressed, ok := h.opts.Refusals.add(kind, h.opts.Now()); ok {
+		level := slog.LevelWarn
+		if code >= 500 && kind != RefusedBusy {
+			level = slog.LevelError
+		}
+		attrs := []any{logRemote, r.RemoteAddr, logPath, cleanText(r.URL.Path, 80),
+			logPeer, cleanText(r.Header.Get(HeaderNode), MaxNodeLen), logStatus, code, logReason, msg}
+		if suppressed > 0 {
+			attrs = append(attrs, "suppressed", suppressed)
+		}
+		h.log.Log(r.Context(), level, "peer request refused", attrs...)
+	}
 	if code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Queuesync-HMAC realm="queuesync"`)
 	}
+	if c == nil {
+		w.Header().Set("Connection", "close")
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, "queuesync: "+msg+"\n")
+	h.reply(w, c, code, []byte("queuesync: "+msg+"\n"))
 }

@@ -11,7 +11,7 @@ import (
 
 func TestCanonical(t *testing.T) {
 	req := httptest.NewRequest("GET", "/queue/v1/state?queue=support&queue=sales%2Beu", nil)
-	got := canonical(req, "1764041234", "00112233445566778899aabbccddeeff", "sop1", nil)
+	got := canonical(req, "1764041234", "00112233445566778899aabbccddeeff", "sop1", emptyHash)
 	want := "GET\n/queue/v1/state?queue=support&queue=sales%2Beu\n1764041234\n00112233445566778899aabbccddeeff\nsop1\n" +
 		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 	if got != want {
@@ -49,7 +49,7 @@ func TestSignTwiceInOneSecondDiffers(t *testing.T) {
 }
 
 func TestReplayCacheExpires(t *testing.T) {
-	c := newReplayCache(2)
+	c := NewReplayCache(2)
 	t0 := time.Unix(1000, 0)
 	a, b, d := [32]byte{1}, [32]byte{2}, [32]byte{3}
 	if c.add(a, t0.Add(time.Minute), t0) != fresh {
@@ -77,7 +77,7 @@ func TestReplayCacheExpires(t *testing.T) {
 }
 
 func TestReplayCacheBounded(t *testing.T) {
-	c := newReplayCache(100)
+	c := NewReplayCache(100)
 	t0 := time.Unix(1000, 0)
 	for i := range 1000 {
 		at := t0.Add(time.Duration(i) * 5 * time.Second) // 60 live at a time

@@ -43,10 +43,12 @@ func (e *FieldError) Error() string {
 func (e *FieldError) Unwrap() error { return ErrInvalid }
 
 // ValidateRegister checks every value of r that could reach AMI or the
-// journal: no CR, LF, NUL or other control character and valid UTF-8 in any
-// string; lengths within the limits above; queue and interface syntax;
-// membership; penalty range; a non-zero stamp and a node-name origin. It
-// returns a *FieldError for the first problem found.
+// journal: the queue, interface and origin are valid UTF-8 without control
+// characters; the member name, state interface and pause reason are
+// Asterisk's bytes (DESIGN §3: any byte but CR, LF and NUL, so a Latin-1
+// name is valid); lengths within the limits above; queue and interface
+// syntax; membership; penalty range; a non-zero stamp. It returns a
+// *FieldError for the first problem found.
 func ValidateRegister(r state.Register) error {
 	checks := []func() error{
 		func() error { return ValidateQueue(r.Queue) },
@@ -54,9 +56,9 @@ func ValidateRegister(r state.Register) error {
 		func() error { return validateNodeName("origin", r.Origin) },
 		func() error { return validateStamp(r.Stamp) },
 		func() error { return validateMembership(r.Membership, r.Present) },
-		func() error { return checkText("name", r.MemberName, MaxNameLen) },
+		func() error { return checkBytes("name", r.MemberName, MaxNameLen) },
 		func() error { return validateStateInterface(r.StateInterface) },
-		func() error { return checkText("paused-reason", r.PausedReason, MaxReasonLen) },
+		func() error { return checkBytes("paused-reason", r.PausedReason, MaxReasonLen) },
 		func() error { return validatePenalty(r.Penalty) },
 	}
 	for _, check := range checks {
@@ -109,7 +111,7 @@ func isAlnum(c byte) bool {
 
 // validateInterface checks a dialable interface: Tech/resource.
 func validateInterface(field, v string) error {
-	return validateDevice(field, v, "/")
+	return validateDevice(field, v, "/", checkText)
 }
 
 // validateStateInterface checks a state interface: empty (the interface
@@ -119,11 +121,11 @@ func validateStateInterface(v string) error {
 	if v == "" {
 		return nil
 	}
-	return validateDevice("state-interface", v, "/:")
+	return validateDevice("state-interface", v, "/:", checkBytes)
 }
 
-func validateDevice(field, v, seps string) error {
-	if err := checkText(field, v, MaxInterfaceLen); err != nil {
+func validateDevice(field, v, seps string, check func(field, v string, max int) error) error {
+	if err := check(field, v, MaxInterfaceLen); err != nil {
 		return err
 	}
 	i := strings.IndexAny(v, seps)
@@ -173,6 +175,20 @@ func checkText(field, v string, max int) error {
 		if bad := badRune(r); bad != "" {
 			return &FieldError{field, v, fmt.Sprintf("contains %s at byte %d: a value that reaches AMI must not hold CR, LF, NUL or control characters", bad, i)}
 		}
+	}
+	if len(v) > max {
+		return &FieldError{field, v, fmt.Sprintf("is %d bytes long, limit %d", len(v), max)}
+	}
+	return nil
+}
+
+// checkBytes checks a value Asterisk holds as bytes (a member name, state
+// interface or pause reason): any byte but CR, LF and NUL, which would break
+// an AMI line, and at most max bytes. It need not be UTF-8: the wire and the
+// journal escape what they cannot hold (see state.Escape).
+func checkBytes(field, v string, max int) error {
+	if i := strings.IndexAny(v, "\r\n\x00"); i >= 0 {
+		return &FieldError{field, v, fmt.Sprintf("contains %s at byte %d: a value that reaches AMI must not hold CR, LF or NUL", badRune(rune(v[i])), i)}
 	}
 	if len(v) > max {
 		return &FieldError{field, v, fmt.Sprintf("is %d bytes long, limit %d", len(v), max)}

@@ -62,10 +62,12 @@ func TestValidateRegisterRefuses(t *testing.T) {
 		{"CR in queue", func(r *state.Register) { r.Queue = "support\r" }, "queue", "contains CR"},
 		{"CR in state interface", func(r *state.Register) { r.StateInterface = "PJSIP/1\r" }, "state-interface", "contains CR"},
 		{"CR in origin", func(r *state.Register) { r.Origin = "sop1\r" }, "origin", "contains CR"},
-		{"escape char", func(r *state.Register) { r.MemberName = "a\x1b[31m" }, "name", "control character U+001B"},
-		{"DEL", func(r *state.Register) { r.MemberName = "a\x7f" }, "name", "U+007F"},
-		{"C1 control", func(r *state.Register) { r.MemberName = "a\u0085" }, "name", "U+0085"},
-		{"invalid UTF-8", func(r *state.Register) { r.MemberName = "a\xffb" }, "name", "not valid UTF-8"},
+		{"NUL in name", func(r *state.Register) { r.MemberName = "a\x00b" }, "name", "contains NUL"},
+		{"escape char in interface", func(r *state.Register) { r.Interface = "PJSIP/a\x1b[31m" }, "interface", "control character U+001B"},
+		{"DEL in queue", func(r *state.Register) { r.Queue = "a\x7f" }, "queue", "U+007F"},
+		{"C1 control in interface", func(r *state.Register) { r.Interface = "PJSIP/a\u0085" }, "interface", "U+0085"},
+		{"invalid UTF-8 in interface", func(r *state.Register) { r.Interface = "PJSIP/a\xffb" }, "interface", "not valid UTF-8"},
+		{"long Latin-1 name", func(r *state.Register) { r.MemberName = strings.Repeat("\xe9", 80) }, "name", "80 bytes long, limit 79"},
 		{"long name", func(r *state.Register) { r.MemberName = long }, "name", "200 bytes long, limit 79"},
 		{"long reason", func(r *state.Register) { r.PausedReason = long }, "paused-reason", "limit 79"},
 		{"long queue", func(r *state.Register) { r.Queue = long }, "queue", "limit 128"},
@@ -129,5 +131,23 @@ func TestCleanText(t *testing.T) {
 	}
 	if got := cleanText(strings.Repeat("a", 20), 10); got != "aaaaaaaaaa…" {
 		t.Errorf("cleanText truncation = %q", got)
+	}
+}
+
+// TestValidateRegisterAcceptsAsteriskBytes: a name, state interface or
+// reason holds whatever bytes Asterisk does, CR, LF and NUL aside.
+func TestValidateRegisterAcceptsAsteriskBytes(t *testing.T) {
+	for _, mod := range []func(*state.Register){
+		func(r *state.Register) { r.MemberName = "Jos\xe9 Mu\xf1oz" }, // Latin-1
+		func(r *state.Register) { r.MemberName = "a\x1b[31m\x7f\u0085" },
+		func(r *state.Register) { r.PausedReason = "caf\xe9" },
+		func(r *state.Register) { r.StateInterface = "Custom:agent-\xe9" },
+		func(r *state.Register) { r.MemberName = strings.Repeat("\xe9", 79) },
+	} {
+		r := validRegister()
+		mod(&r)
+		if err := ValidateRegister(r); err != nil {
+			t.Errorf("ValidateRegister(%+v) = %v, want nil", r, err)
+		}
 	}
 }

@@ -35,19 +35,25 @@ type queueElem struct {
 
 // memberElem is <member>: one register. Tombstones carry only interface,
 // membership, present, stamp and origin. Optional attributes are omitted
-// when empty; ringinuse is omitted when unknown.
+// when empty; ringinuse is omitted when unknown. A name, state interface or
+// pause reason that XML cannot hold as it is (not state.Plain: a Latin-1
+// name, a control character) travels escaped (state.Escape) in the
+// attribute of the same name with "-escaped" appended, never in both.
 type memberElem struct {
-	Interface      string `xml:"interface,attr"`
-	Name           string `xml:"name,attr,omitempty"`
-	StateInterface string `xml:"state-interface,attr,omitempty"`
-	Membership     string `xml:"membership,attr,omitempty"`
-	Present        string `xml:"present,attr"`
-	Penalty        string `xml:"penalty,attr,omitempty"`
-	Paused         string `xml:"paused,attr,omitempty"`
-	PausedReason   string `xml:"paused-reason,attr,omitempty"`
-	Stamp          string `xml:"stamp,attr"`
-	Origin         string `xml:"origin,attr"`
-	Ringinuse      string `xml:"ringinuse,attr,omitempty"`
+	Interface             string `xml:"interface,attr"`
+	Name                  string `xml:"name,attr,omitempty"`
+	NameEscaped           string `xml:"name-escaped,attr,omitempty"`
+	StateInterface        string `xml:"state-interface,attr,omitempty"`
+	StateInterfaceEscaped string `xml:"state-interface-escaped,attr,omitempty"`
+	Membership            string `xml:"membership,attr,omitempty"`
+	Present               string `xml:"present,attr"`
+	Penalty               string `xml:"penalty,attr,omitempty"`
+	Paused                string `xml:"paused,attr,omitempty"`
+	PausedReason          string `xml:"paused-reason,attr,omitempty"`
+	PausedReasonEscaped   string `xml:"paused-reason-escaped,attr,omitempty"`
+	Stamp                 string `xml:"stamp,attr"`
+	Origin                string `xml:"origin,attr"`
+	Ringinuse             string `xml:"ringinuse,attr,omitempty"`
 }
 
 // resultDoc is <queuesync-result>: the outcome of POST /queue/v1/changes.
@@ -88,7 +94,9 @@ func toMember(r state.Register) memberElem {
 	if !r.Present {
 		return m
 	}
-	m.Name, m.StateInterface, m.PausedReason = r.MemberName, r.StateInterface, r.PausedReason
+	m.Name, m.NameEscaped = carry(r.MemberName)
+	m.StateInterface, m.StateInterfaceEscaped = carry(r.StateInterface)
+	m.PausedReason, m.PausedReasonEscaped = carry(r.PausedReason)
 	m.Penalty, m.Paused = strconv.Itoa(r.Penalty), strconv.FormatBool(r.Paused)
 	if r.Ringinuse != nil {
 		m.Ringinuse = strconv.FormatBool(*r.Ringinuse)
@@ -96,14 +104,47 @@ func toMember(r state.Register) memberElem {
 	return m
 }
 
+// carry returns the attribute values of v: v itself when it is plain, else
+// its escaped form.
+func carry(v string) (plain, escaped string) {
+	if state.Plain(v) {
+		return v, ""
+	}
+	return "", state.Escape(v)
+}
+
+// uncarry returns the value a pair of attributes carries.
+func uncarry(field, plain, escaped string) (string, error) {
+	if escaped == "" {
+		return plain, nil
+	}
+	if plain != "" {
+		return "", &FieldError{field + "-escaped", escaped, "given together with " + field + "; send one of them"}
+	}
+	v, err := state.Unescape(escaped)
+	if err != nil {
+		return "", &FieldError{field + "-escaped", escaped, "want text with \\\\ and \\xHH escapes only"}
+	}
+	return v, nil
+}
+
 // fromMember converts the element of a member of queue to a register and
 // validates it.
 func fromMember(queue string, m memberElem) (state.Register, error) {
 	r := state.Register{
-		Queue: queue, Interface: m.Interface, MemberName: m.Name, StateInterface: m.StateInterface,
-		Membership: state.Membership(m.Membership), PausedReason: m.PausedReason, Origin: m.Origin,
+		Queue: queue, Interface: m.Interface,
+		Membership: state.Membership(m.Membership), Origin: m.Origin,
 	}
 	var err error
+	if r.MemberName, err = uncarry("name", m.Name, m.NameEscaped); err != nil {
+		return r, err
+	}
+	if r.StateInterface, err = uncarry("state-interface", m.StateInterface, m.StateInterfaceEscaped); err != nil {
+		return r, err
+	}
+	if r.PausedReason, err = uncarry("paused-reason", m.PausedReason, m.PausedReasonEscaped); err != nil {
+		return r, err
+	}
 	if r.Present, err = parseBool("present", m.Present, false); err != nil {
 		return r, err
 	}

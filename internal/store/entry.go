@@ -46,24 +46,47 @@ const entryColumns = `queue, interface, coalesce(present, false), coalesce(membe
 	coalesce(state_interface, ''), coalesce(penalty, 0), coalesce(paused, false),
 	coalesce(paused_reason, ''), ringinuse, coalesce(membership, ''),
 	coalesce(stamp_wall, 0), coalesce(stamp_logical, 0), coalesce(origin, ''),
-	seq, pending, via, updated_at, wrapuptime`
+	seq, pending, via, updated_at, wrapuptime,
+	member_name_bytes, state_interface_bytes, paused_reason_bytes`
 
 // scanEntry scans one row of entryColumns.
 func scanEntry(row pgx.Row) (Entry, error) {
 	var (
-		e          Entry
-		membership string
-		logical    int64
+		e                      Entry
+		membership             string
+		logical                int64
+		name, stateIface, reas []byte
 	)
 	r := &e.Register
 	err := row.Scan(&r.Queue, &r.Interface, &r.Present, &r.MemberName,
 		&r.StateInterface, &r.Penalty, &r.Paused,
 		&r.PausedReason, &r.Ringinuse, &membership,
 		&r.Stamp.Wall, &logical, &r.Origin,
-		&e.Seq, &e.Pending, &e.Via, &e.Updated, &r.Wrapuptime)
+		&e.Seq, &e.Pending, &e.Via, &e.Updated, &r.Wrapuptime,
+		&name, &stateIface, &reas)
 	r.Membership = state.Membership(membership)
 	r.Stamp.Logical = uint32(logical)
+	exact(&r.MemberName, name)
+	exact(&r.StateInterface, stateIface)
+	exact(&r.PausedReason, reas)
 	return e, err
+}
+
+// exact replaces the text column's value by the exact bytes, when the row
+// holds them.
+func exact(v *string, b []byte) {
+	if b != nil {
+		*v = string(b)
+	}
+}
+
+// textAndBytes returns the column values of a value: itself and NULL when
+// it is plain text, else its readable escaped form and its exact bytes.
+func textAndBytes(v string) (string, []byte) {
+	if state.Plain(v) {
+		return v, nil
+	}
+	return state.Escape(v), []byte(v)
 }
 
 // collectEntries scans every row of rows.
@@ -76,8 +99,11 @@ func collectEntries(rows pgx.Rows) ([]Entry, error) {
 // putArgs returns the arguments of putSQL for register r.
 func (s *Store) putArgs(r state.Register, o PutOptions) []any {
 	k := r.Key()
+	name, nameBytes := textAndBytes(r.MemberName)
+	si, siBytes := textAndBytes(r.StateInterface)
+	reason, reasonBytes := textAndBytes(r.PausedReason)
 	return []any{s.journalScope(), s.class, k.Queue, k.Interface, r.Queue, r.Interface, r.Present,
-		r.MemberName, r.StateInterface, r.Penalty, r.Paused, r.PausedReason,
+		name, si, r.Penalty, r.Paused, reason,
 		r.Ringinuse, string(r.Membership), r.Stamp.Wall, int64(r.Stamp.Logical),
-		r.Origin, o.Pending, o.Via, r.Wrapuptime}
+		r.Origin, o.Pending, o.Via, r.Wrapuptime, nameBytes, siBytes, reasonBytes}
 }

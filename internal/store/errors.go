@@ -2,9 +2,9 @@ package store
 
 import (
 	"errors"
-	"net/url"
-	"regexp"
 	"strings"
+
+	"github.com/queuesync/queuesync/internal/config"
 )
 
 // Sentinel errors returned (wrapped) by the store.
@@ -51,50 +51,14 @@ func redact(err error, secrets ...string) error {
 	return &redactedError{msg: msg, err: err}
 }
 
-var (
-	dsnPassword = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
-	urlPassword = regexp.MustCompile(`(://[^:/@]*:)([^@]*)@`)
-)
-
 // redactURL returns a database URL or key=value DSN with its password masked.
 func redactURL(s string) string {
 	if s == "" {
 		return "(from PG* environment)"
 	}
-	if !strings.Contains(s, "://") {
-		return dsnPassword.ReplaceAllString(s, "password=xxxxx")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		s = urlPassword.ReplaceAllString(s, "${1}xxxxx@")
-		return dsnPassword.ReplaceAllString(s, "password=xxxxx")
-	}
-	q := u.Query()
-	for _, k := range []string{"password", "sslpassword"} {
-		if q.Has(k) {
-			q.Set(k, "xxxxx")
-			u.RawQuery = q.Encode()
-		}
-	}
-	return u.Redacted()
+	return config.RedactURL(s)
 }
 
 // urlSecrets returns the passwords written in a database URL or DSN, in
 // every spelling an error message might repeat them.
-func urlSecrets(s string) []string {
-	var out []string
-	for _, m := range dsnPassword.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[1], strings.Trim(m[1], "'"))
-	}
-	for _, m := range urlPassword.FindAllStringSubmatch(s, -1) {
-		out = append(out, m[2])
-		if p, err := url.PathUnescape(m[2]); err == nil {
-			out = append(out, p)
-		}
-	}
-	if u, err := url.Parse(s); err == nil {
-		q := u.Query()
-		out = append(out, q.Get("password"), q.Get("sslpassword"))
-	}
-	return out
-}
+func urlSecrets(s string) []string { return config.DatabaseSecrets(s) }

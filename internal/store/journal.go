@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,11 +24,13 @@ const putSQL = `WITH lk AS MATERIALIZED (
 INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
 	present, member_name, state_interface, penalty, paused, paused_reason,
 	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
-	wrapuptime, seq, updated_at)
+	wrapuptime, member_name_bytes, state_interface_bytes, paused_reason_bytes,
+	seq, updated_at)
 SELECT $2::text, $3::text, $4::text, $5::text, $6::text,
 	$7::bool, $8::text, $9::text, $10::int, $11::bool, $12::text,
 	$13::bool, $14::text, $15::bigint, $16::bigint, $17::text, $18::bool, $19::text,
-	$20::int, nextval('queue_sync_seq'), now()
+	$20::int, $21::bytea, $22::bytea, $23::bytea,
+	nextval('queue_sync_seq'), now()
 FROM lk
 ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	queue = EXCLUDED.queue, interface = EXCLUDED.interface,
@@ -37,7 +40,11 @@ ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	ringinuse = EXCLUDED.ringinuse, membership = EXCLUDED.membership,
 	stamp_wall = EXCLUDED.stamp_wall, stamp_logical = EXCLUDED.stamp_logical,
 	origin = EXCLUDED.origin, pending = EXCLUDED.pending, via = EXCLUDED.via,
-	wrapuptime = EXCLUDED.wrapuptime, seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
+	wrapuptime = EXCLUDED.wrapuptime,
+	member_name_bytes = EXCLUDED.member_name_bytes,
+	state_interface_bytes = EXCLUDED.state_interface_bytes,
+	paused_reason_bytes = EXCLUDED.paused_reason_bytes,
+	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
 WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
 	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
 RETURNING seq, updated_at`
@@ -86,9 +93,18 @@ func (s *Store) putOnce(ctx context.Context, r state.Register, o PutOptions) (bo
 	return false, cur, err
 }
 
+// validRegister checks what the journal cannot store: an empty key, a key
+// that is not UTF-8 (keys are compared lower-cased as text), or a NUL, which
+// no PostgreSQL text or Asterisk value can hold. Any other byte is stored
+// (see putArgs).
 func validRegister(r state.Register) error {
-	if strings.TrimSpace(r.Queue) == "" || strings.TrimSpace(r.Interface) == "" {
+	switch {
+	case strings.TrimSpace(r.Queue) == "" || strings.TrimSpace(r.Interface) == "":
 		return fmt.Errorf("put %q/%q: %w: queue and interface are required", r.Queue, r.Interface, ErrInvalidRegister)
+	case !utf8.ValidString(r.Queue) || !utf8.ValidString(r.Interface):
+		return fmt.Errorf("put %q/%q: %w: queue and interface must be UTF-8", r.Queue, r.Interface, ErrInvalidRegister)
+	case strings.ContainsRune(r.Queue+r.Interface+r.MemberName+r.StateInterface+r.PausedReason+r.Origin, 0):
+		return fmt.Errorf("put %q/%q: %w: a value holds NUL", r.Queue, r.Interface, ErrInvalidRegister)
 	}
 	return nil
 }
