@@ -201,3 +201,23 @@ func TestDecodeHealthErrors(t *testing.T) {
 		}
 	}
 }
+
+// A member's own wrap-up time travels as wrapuptime="45" (absent: unknown);
+// a bad one leaves out that member only, with the reason.
+func TestDecodeStateWrapuptime(t *testing.T) {
+	doc := `<queuesync version="1" node="sop2" clock="1764041234567.3"><queue name="sales">
+<member interface="PJSIP/1" present="true" membership="dynamic" wrapuptime="45" stamp="1764041230000.0" origin="sop2"/>
+<member interface="PJSIP/2" present="true" membership="dynamic" stamp="1764041230000.0" origin="sop2"/>
+<member interface="PJSIP/3" present="true" membership="dynamic" wrapuptime="-1" stamp="1764041230000.0" origin="sop2"/>
+</queue></queuesync>`
+	snap, err := DecodeState(strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Registers) != 2 || snap.Registers[0].Wrapuptime == nil || *snap.Registers[0].Wrapuptime != 45 || snap.Registers[1].Wrapuptime != nil {
+		t.Errorf("registers %+v", snap.Registers)
+	}
+	if len(snap.Skipped) != 1 || snap.Skipped[0].Err == nil || !strings.Contains(snap.Skipped[0].Err.Error(), "wrapuptime") {
+		t.Errorf("skipped %+v", snap.Skipped)
+	}
+}

@@ -52,7 +52,7 @@ func sampleRegisters() []state.Register {
 	st := state.Stamp{Wall: 1764041230000}
 	return []state.Register{
 		{Queue: "support", Interface: "PJSIP/1002", Present: true, MemberName: "Bob", Membership: state.Dynamic,
-			Penalty: 2, Ringinuse: state.Bool(false), Stamp: st.Next(), Origin: "sop2"},
+			Penalty: 2, Ringinuse: state.Bool(false), Wrapuptime: state.Seconds(45), Stamp: st.Next(), Origin: "sop2"},
 		{Queue: "sales", Interface: "Local/2000@agents", Present: true, MemberName: "Static Agent",
 			StateInterface: "Custom:2000", Membership: state.Static, Stamp: st, Origin: "sop1"},
 		{Queue: "support", Interface: "PJSIP/1001", Present: true, MemberName: "Alice", StateInterface: "PJSIP/1001",

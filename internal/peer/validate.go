@@ -24,6 +24,7 @@ const (
 	MaxReasonLen    = 79 // reason_paused
 	MaxNodeLen      = 64
 	MaxPenalty      = math.MaxInt32
+	MaxWrapuptime   = math.MaxInt32
 )
 
 // FieldError says which field of a register is invalid, with the offending
@@ -45,7 +46,7 @@ func (e *FieldError) Unwrap() error { return ErrInvalid }
 // ValidateRegister checks every value of r that could reach AMI or the
 // journal: the queue, interface and origin are valid UTF-8 without control
 // characters; the member name, state interface and pause reason are
-// Asterisk's bytes (DESIGN §3: any byte but CR, LF and NUL, so a Latin-1
+// Asterisk's bytes (architecture.md §1: any byte but CR, LF and NUL, so a Latin-1
 // name is valid); lengths within the limits above; queue and interface
 // syntax; membership; penalty range; a non-zero stamp. It returns a
 // *FieldError for the first problem found.
@@ -60,6 +61,7 @@ func ValidateRegister(r state.Register) error {
 		func() error { return validateStateInterface(r.StateInterface) },
 		func() error { return checkBytes("paused-reason", r.PausedReason, MaxReasonLen) },
 		func() error { return validatePenalty(r.Penalty) },
+		func() error { return validateWrapuptime(r.Wrapuptime) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -155,6 +157,13 @@ func validateMembership(m state.Membership, present bool) error {
 		return nil
 	}
 	return &FieldError{"membership", string(m), "want dynamic, static or realtime"}
+}
+
+func validateWrapuptime(w *int) error {
+	if w != nil && (*w < 0 || *w > MaxWrapuptime) {
+		return &FieldError{"wrapuptime", strconv.Itoa(*w), fmt.Sprintf("out of range 0..%d", MaxWrapuptime)}
+	}
+	return nil
 }
 
 func validatePenalty(p int) error {

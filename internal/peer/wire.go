@@ -35,7 +35,7 @@ type queueElem struct {
 
 // memberElem is <member>: one register. Tombstones carry only interface,
 // membership, present, stamp and origin. Optional attributes are omitted
-// when empty; ringinuse is omitted when unknown. A name, state interface or
+// when empty; ringinuse and wrapuptime are omitted when unknown. A name, state interface or
 // pause reason that XML cannot hold as it is (not state.Plain: a Latin-1
 // name, a control character) travels escaped (state.Escape) in the
 // attribute of the same name with "-escaped" appended, never in both.
@@ -54,6 +54,7 @@ type memberElem struct {
 	Stamp                 string `xml:"stamp,attr"`
 	Origin                string `xml:"origin,attr"`
 	Ringinuse             string `xml:"ringinuse,attr,omitempty"`
+	Wrapuptime            string `xml:"wrapuptime,attr,omitempty"`
 }
 
 // resultDoc is <queuesync-result>: the outcome of POST /queue/v1/changes.
@@ -100,6 +101,9 @@ func toMember(r state.Register) memberElem {
 	m.Penalty, m.Paused = strconv.Itoa(r.Penalty), strconv.FormatBool(r.Paused)
 	if r.Ringinuse != nil {
 		m.Ringinuse = strconv.FormatBool(*r.Ringinuse)
+	}
+	if r.Wrapuptime != nil {
+		m.Wrapuptime = strconv.Itoa(*r.Wrapuptime)
 	}
 	return m
 }
@@ -157,6 +161,9 @@ func fromMember(queue string, m memberElem) (state.Register, error) {
 	if r.Ringinuse, err = parseRinginuse(m.Ringinuse); err != nil {
 		return r, err
 	}
+	if r.Wrapuptime, err = parseWrapuptime(m.Wrapuptime); err != nil {
+		return r, err
+	}
 	if r.Stamp, err = parseStampField("stamp", m.Stamp); err != nil {
 		return r, err
 	}
@@ -188,6 +195,18 @@ func parseRinginuse(v string) (*bool, error) {
 	}
 	b, err := parseBool("ringinuse", v, false)
 	return &b, err
+}
+
+// parseWrapuptime reads a wrap-up time in seconds; absent is unknown.
+func parseWrapuptime(v string) (*int, error) {
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || v[0] == '+' || n < 0 || n > MaxWrapuptime {
+		return nil, &FieldError{"wrapuptime", v, "want seconds 0.." + strconv.Itoa(MaxWrapuptime)}
+	}
+	return state.Seconds(int(n)), nil
 }
 
 func parsePenalty(v string) (int, error) {
