@@ -42,6 +42,7 @@ var fieldDocs = []struct{ key, doc string }{
 	{"max_clock_skew", "How far in the future a peer's stamp may be; a stamp further ahead is refused (check NTP)."},
 	{"tombstone_ttl", "How long removals (tombstones) are remembered."},
 	{"shutdown_timeout", "How long a stopping daemon lets deliveries in flight finish."},
+	{"local_pause_reasons", "Pause reasons that stay on this node, like [Auto-Pause] for Asterisk's automatic pauses: such a pause is neither replicated to the peers nor undone by them. Empty (the default): every pause is replicated."},
 }
 
 // Fields documents every field of the config file, in the file's order,

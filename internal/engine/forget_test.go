@@ -116,3 +116,34 @@ func TestLocalReaddWithWrapuptimeJournalled(t *testing.T) {
 		t.Errorf("re-add with wrap-up 30: %s", describe([]engine.Outcome{o}))
 	}
 }
+
+// A pause whose reason is in local_pause_reasons stays on its node: it is
+// not journalled, and a peer's register that says unpaused does not undo
+// it; a pause with another reason from the peer still replaces it.
+func TestLocalPauseReasonsStayLocal(t *testing.T) {
+	clk := &manualClock{t: base}
+	a := newNode(t, "sop1", clk)
+	a.eng = engine.New(engine.Options{Node: "sop1", AMI: a.ami, Journal: a.store, Clock: a.clock, Now: clk.Now,
+		LocalPauseReasons: []string{"Auto-Pause"}})
+	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
+	a.reconcile()
+	seq := a.maxSeq()
+	clk.Advance(time.Second)
+
+	a.pause("sales", "PJSIP/1001", true, "Auto-Pause")
+	if outs := changed(a.capture(engine.Member{Queue: "sales", Interface: "PJSIP/1001"})); len(outs) != 0 || a.maxSeq() != seq {
+		t.Errorf("a local pause was journalled: %s", describe(outs))
+	}
+	clk.Advance(time.Second)
+	unpaused := peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.MemberName = "Alice" })
+	a.apply("sop2", unpaused)
+	if m := a.live("sales", "PJSIP/1001"); m == nil || !m.Paused || m.PausedReason != "Auto-Pause" {
+		t.Errorf("the peer's register undid the local pause: %+v", m)
+	}
+	clk.Advance(time.Second)
+	lunch := peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.MemberName, r.Paused, r.PausedReason = "Alice", true, "lunch" })
+	a.apply("sop2", lunch)
+	if m := a.live("sales", "PJSIP/1001"); m == nil || !m.Paused || m.PausedReason != "lunch" {
+		t.Errorf("the peer's pause did not replace the local one: %+v", m)
+	}
+}
