@@ -16,6 +16,7 @@ import (
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
@@ -75,6 +76,9 @@ type SyncLog interface {
 type Journal interface {
 	engine.Journal
 	Outbox
+	// ListUnplain lists the members whose values make Asterisk send no
+	// events for them (see pollSilent).
+	ListUnplain(ctx context.Context) ([]store.Entry, error)
 }
 
 // New builds a daemon and binds its listeners, so that Addr is known before
@@ -149,8 +153,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	var watchWG sync.WaitGroup
-	watchWG.Add(1)
+	watchWG.Add(2)
 	go func() { defer watchWG.Done(); d.watch(wctx) }()
+	go func() { defer watchWG.Done(); d.pollSilent(wctx) }()
 	d.startPeers(d.cfg(), d.opts.Node.Peers)
 	var err error
 	select {

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
 )
@@ -42,4 +43,18 @@ func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	if got := a.actions()["QueueMemberRingInUse"]; got != 0 {
 		t.Errorf("sop2's restart made sop1's daemon send %d QueueMemberRingInUse", got)
 	}
+}
+
+// Asterisk sends no event for a member whose name is not UTF-8. A reconcile
+// (here after a reconnect) finds it; from then on the daemon polls it, so
+// a pause made with no event reaches the peer all the same.
+func TestSilentMemberPolled(t *testing.T) {
+	a, b := pair(t)
+	name := "Jos\xe9"
+	a.add(member{Queue: "sales", Interface: "PJSIP/1003", Name: name})
+	a.srv.DropConnections() // the daemon reconnects and reconciles
+	b.waitMember("sales", "PJSIP/1003", func(m *ami.QueueMember) bool { return m != nil && m.Name == name })
+	time.Sleep(500 * time.Millisecond) // the reconnect's reconciles and resyncs are over
+	a.pause("sales", "PJSIP/1003", true, "caf\xe9")
+	b.waitMember("sales", "PJSIP/1003", isPaused("caf\xe9"))
 }

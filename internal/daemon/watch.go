@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
@@ -213,4 +214,47 @@ func nextBatch(ctx context.Context, ch <-chan eventOrErr) ([]ami.Event, error) {
 		}
 	}
 	return batch, nil
+}
+
+// pollSilent reads, every health_interval, the members Asterisk sends no
+// event for (a name, state interface or reason that is not UTF-8): those the
+// engine saw live (engine.Silent) and those the journal holds (journalled
+// by a resync or a peer), so that their changes are journalled and
+// delivered like the others', a poll late. A new such member is found by
+// the next full reconcile (a resync, a reconnect).
+func (d *Daemon) pollSilent(ctx context.Context) {
+	tick := time.NewTicker(d.cfg().HealthInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		ms := d.silentMembers(ctx)
+		if len(ms) == 0 || !d.upToDate() {
+			continue
+		}
+		if err := d.capture(ctx, ms, d.opts.Now()); err != nil && ctx.Err() == nil {
+			d.opts.Log.Warn("read members that send no events", "members", len(ms), "err", err)
+		}
+	}
+}
+
+func (d *Daemon) silentMembers(ctx context.Context) []engine.Member {
+	ms := d.eng.Silent()
+	seen := map[state.Key]bool{}
+	for _, m := range ms {
+		seen[state.NewKey(m.Queue, m.Interface)] = true
+	}
+	ens, err := d.journal.ListUnplain(ctx)
+	if err != nil && ctx.Err() == nil {
+		d.opts.Log.Warn("list members that send no events", "err", err)
+	}
+	for _, en := range ens {
+		if !seen[en.Key()] {
+			ms = append(ms, engine.Member{Queue: en.Queue, Interface: en.Interface})
+		}
+	}
+	return ms
 }

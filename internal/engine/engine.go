@@ -67,8 +67,9 @@ type RinginuseSource interface {
 // Engine reconciles one node. It is safe for concurrent use: sessions are
 // serialised by an internal lock.
 type Engine struct {
-	opts Options
-	mu   *sync.Mutex
+	opts   Options
+	mu     *sync.Mutex
+	silent *silentSet
 }
 
 // ErrQueueUndefined is reported for a register whose queue the local
@@ -86,7 +87,7 @@ func New(o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{opts: o, mu: new(sync.Mutex)}
+	return &Engine{opts: o, mu: new(sync.Mutex), silent: &silentSet{}}
 }
 
 // DryRun returns an engine that shares e's lock, journal and AMI session but
@@ -94,7 +95,7 @@ func New(o Options) *Engine {
 func (e *Engine) DryRun() *Engine {
 	o := e.opts
 	o.DryRun = true
-	return &Engine{opts: o, mu: e.mu}
+	return &Engine{opts: o, mu: e.mu, silent: e.silent}
 }
 
 // Node returns this node's name.

@@ -68,6 +68,9 @@ func (s *Session) readMember(ctx context.Context, m Member) error {
 			s.view.Members[k] = s.e.live(k, am)
 		}
 	}
+	if s.view.Members[k] == nil {
+		s.e.silent.gone(k)
+	}
 	en, ok, err := s.e.opts.Journal.Get(ctx, k)
 	if err != nil {
 		return err

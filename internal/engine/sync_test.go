@@ -29,7 +29,7 @@ func TestPullAddsMemberWithOneQueueAdd(t *testing.T) {
 	if len(calls) != 1 || calls[0].Kind != "QueueAdd" {
 		t.Fatalf("sop2 actions %v, want one QueueAdd", calls)
 	}
-	want := "name=Alice si=Custom:1001 penalty=3 paused=true reason=lunch: back at 2"
+	want := "name=Alice si=Custom:1001 penalty=3 paused=true reason=lunch: back at 2 wrapuptime=0"
 	if calls[0].Detail != want || calls[0].Queue != "sales" || calls[0].Interface != "PJSIP/1001" {
 		t.Errorf("QueueAdd %v, want %s", calls[0], want)
 	}

@@ -50,6 +50,11 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 		startup = estimateStartup(qs.Members)
 	}
 	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	for _, m := range e.Silent() { // a full read shows which silent members are gone
+		if want(m.Queue) {
+			e.silent.gone(state.NewKey(m.Queue, m.Interface))
+		}
+	}
 	for _, p := range qs.Params {
 		if want(p.Queue) {
 			v.Queues[strings.ToLower(p.Queue)] = p.Queue
@@ -169,6 +174,7 @@ func estimateStartup(ms []ami.QueueMember) time.Time {
 // of queuesync the member is unpaused, so the pause is neither journalled
 // nor undone.
 func (e *Engine) live(k state.Key, m ami.QueueMember) *state.Live {
+	e.silent.note(k, m)
 	l := LiveFromAMI(m)
 	if l.Ringinuse == nil && e.opts.Ringinuse != nil {
 		l.Ringinuse, l.RinginuseAssumed = e.opts.Ringinuse.Member(k)

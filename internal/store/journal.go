@@ -257,3 +257,13 @@ func (s *Store) queryEntries(ctx context.Context, what, sql string, args ...any)
 const settleSQL = `UPDATE attribute_state SET pending = false, updated_at = now()
 	WHERE class = $1 AND queue_key = $2 AND iface_key = $3
 	AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending`
+
+// ListUnplain returns the present entries whose member name, state
+// interface or pause reason is not plain text (kept as bytes): Asterisk
+// sends no events for such members, so the daemon reads them now and then.
+func (s *Store) ListUnplain(ctx context.Context) ([]Entry, error) {
+	return s.queryEntries(ctx, "list members without events", `SELECT `+entryColumns+` FROM attribute_state
+		WHERE class = $1 AND present AND (member_name_bytes IS NOT NULL
+			OR state_interface_bytes IS NOT NULL OR paused_reason_bytes IS NOT NULL)
+		ORDER BY queue_key, iface_key`, s.class)
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Event classes, as manager.h numbers them.
@@ -102,9 +103,15 @@ func response(r reply, status string, kv ...string) []byte {
 	return w.end()
 }
 
-// memberEvent builds an unsolicited QueueMember* event.
+// memberEvent builds an unsolicited QueueMember* event, or nil where
+// Asterisk 22 sends none: it builds these events as JSON, and drops every
+// event of a member whose name, state interface or pause reason is not
+// UTF-8.
 func (s *Server) memberEvent(name string, q *queue, m *member) []byte {
 	var w builder
+	if !utf8.ValidString(m.name) || !utf8.ValidString(m.stateIface) || !utf8.ValidString(m.reason) {
+		return nil
+	}
 	if s.opts.Asterisk11 {
 		return s.memberEvent11(name, q, m)
 	}

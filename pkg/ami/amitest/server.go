@@ -262,6 +262,9 @@ func (s *Server) Connections() int {
 // class (by the user's read classes and the session's event mask). Callers
 // hold s.mu, so every session sees events in the same order.
 func (s *Server) broadcast(class int, msg []byte) {
+	if msg == nil {
+		return
+	}
 	for sess := range s.sessions {
 		if sess.wants(class) {
 			sess.send(msg)
