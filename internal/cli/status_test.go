@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -350,6 +351,19 @@ func TestStatusPeerProblems(t *testing.T) {
 			want: []string{"401 Unauthorized", "shared secret", "peers[0].secret_file /etc/queuesync/peer-sop2.secret"},
 		},
 		{
+			name: "untrusted",
+			setup: func(t *testing.T, f *statusFixture) {
+				h := peer.NewHandler(peer.HandlerOptions{Node: f.node, Name: "sop2", Software: "queuesync test", Now: fixedNow,
+					Secrets: map[string][]byte{"sop1": []byte(testSecret)}})
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					h.ServeHTTP(unsigned{w}, r) // an on-path host drops the answer's signature
+				}))
+				t.Cleanup(srv.Close)
+				f.n.peers = []node.Peer{testStatusPeer(t, srv.URL)}
+			},
+			want: []string{"untrusted answer", "nothing from it was applied", "use TLS"},
+		},
+		{
 			name: "client-not-built",
 			setup: func(_ *testing.T, f *statusFixture) {
 				f.n.peers[0].Err = errors.New("read secret file /etc/queuesync/peer-sop2.secret: permission denied")
@@ -462,4 +476,17 @@ func TestStatusUnknownPeer(t *testing.T) {
 	if exitCode(err) != ExitUsage || !strings.Contains(err.Error(), "peers: sop2") {
 		t.Errorf("got %v (exit %d), want a usage error listing the peers", err, exitCode(err))
 	}
+}
+
+// unsigned is a ResponseWriter that drops the answer signature.
+type unsigned struct{ http.ResponseWriter }
+
+func (u unsigned) WriteHeader(code int) {
+	u.Header().Del(peer.HeaderAnswerSignature)
+	u.ResponseWriter.WriteHeader(code)
+}
+
+func (u unsigned) Write(b []byte) (int, error) {
+	u.Header().Del(peer.HeaderAnswerSignature)
+	return u.ResponseWriter.Write(b)
 }

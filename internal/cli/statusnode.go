@@ -60,6 +60,8 @@ func peerAdvice(p node.Peer, err error) string {
 		return fmt.Sprintf("%s (fix peers[%d] in the config)", msg, p.Index)
 	case errors.Is(err, peer.ErrUnauthorized):
 		return fmt.Sprintf("%s (this node's secret for %s is peers[%d].secret_file %s)", msg, p.Conf.Name, p.Index, p.Conf.SecretFile)
+	case errors.Is(err, peer.ErrUntrusted):
+		return fmt.Sprintf("%s; nothing from it was applied. Something between the nodes changes the answers (a proxy?), or %s runs a queuesync that does not sign them (upgrade it); peers[%d].url is %s: use TLS (https://) between nodes", msg, p.Conf.Name, p.Index, p.Conf.URL)
 	case errors.Is(err, context.DeadlineExceeded):
 		return fmt.Sprintf("%s; no answer in time: is %s up, and does a firewall let %s through?", msg, p.Conf.Name, p.Conf.URL)
 	case errors.As(err, &ne):

@@ -147,3 +147,20 @@ func TestLocalPauseReasonsStayLocal(t *testing.T) {
 		t.Errorf("the peer's pause did not replace the local one: %+v", m)
 	}
 }
+
+// A member that cannot be journalled (its interface is not UTF-8: Asterisk
+// accepts any bytes) is skipped and reported; the reconcile journals the
+// others and does not fail.
+func TestUncarriableMemberSkipped(t *testing.T) {
+	clk := &manualClock{t: base}
+	a := newNode(t, "sop1", clk)
+	a.add(member{Queue: "sales", Interface: "PJSIP/\xe9", Name: "Odd"})
+	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
+	outs := a.reconcile()
+	if o := byKey(t, outs, "sales", "PJSIP/\xe9"); o.Result != engine.Skipped || o.Err == nil {
+		t.Errorf("odd member: %s", describe([]engine.Outcome{o}))
+	}
+	if _, ok := a.entry("sales", "PJSIP/1001"); !ok {
+		t.Error("the member beside it was not journalled")
+	}
+}

@@ -104,6 +104,12 @@ func (s *Session) putBatch(ctx context.Context, sts []*step, o store.PutOptions)
 		}
 	}
 	for i, st := range sts {
+		if res != nil && res[i].Err != nil {
+			// This one member cannot be journalled (a queue or interface
+			// that is not UTF-8): it is skipped and reported, the rest go on.
+			st.out.Result, st.out.Err, st.out.Actions = Skipped, res[i].Err, nil
+			continue
+		}
 		if res != nil && !res[i].Stored {
 			// A concurrent writer journalled a newer version: it wins.
 			st.out.Result, st.out.Winner, st.out.Actions = Stale, ptr(res[i].Current.Register), nil
@@ -147,7 +153,7 @@ func (s *Session) runActions(ctx context.Context, steps []*step) {
 func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
 	var done []state.Register
 	for _, st := range steps {
-		if !st.settle || st.out.Result == Failed || st.out.Result == Stale {
+		if !st.settle || st.out.Result == Failed || st.out.Result == Stale || st.out.Result == Skipped {
 			continue
 		}
 		k := st.target.Key()

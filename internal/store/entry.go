@@ -33,6 +33,9 @@ type PutOptions struct {
 
 // PutResult is the outcome of one register of a PutMany.
 type PutResult struct {
+	// Err is why the register could not be journalled at all (it wraps
+	// ErrInvalidRegister); the others of the batch are written regardless.
+	Err error
 	// Stored reports whether the register was newer and written.
 	Stored bool
 	// Current is the written entry when Stored, else the stored one that

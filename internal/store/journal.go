@@ -113,22 +113,30 @@ func validRegister(r state.Register) error {
 // batch, one implicit transaction), and returns one result per register, in
 // order. Registers that lose are read back in a second batch, so their
 // Current is the one stored after the whole batch. A register listed twice is
-// applied in order: the later one is stored only if newer.
+// applied in order: the later one is stored only if newer. A register that
+// cannot be journalled at all gets its Err and changes nothing; the others
+// are written.
 func (s *Store) PutMany(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
-	if len(regs) == 0 {
-		return nil, nil
-	}
-	for _, r := range regs {
-		if err := validRegister(r); err != nil {
-			return nil, err
+	res := make([]PutResult, len(regs))
+	var good []state.Register
+	var at []int // index in regs of each good register
+	for i, r := range regs {
+		if res[i].Err = validRegister(r); res[i].Err == nil {
+			good, at = append(good, r), append(at, i)
 		}
 	}
-	res, err := s.putBatch(ctx, regs, o)
-	if err != nil {
-		return nil, fmt.Errorf("put %d registers: %w", len(regs), err)
+	if len(good) == 0 {
+		return res, nil
 	}
-	if err := s.readBackLosers(ctx, regs, res); err != nil {
-		return nil, fmt.Errorf("put %d registers: %w", len(regs), err)
+	put, err := s.putBatch(ctx, good, o)
+	if err != nil {
+		return nil, fmt.Errorf("put %d registers: %w", len(good), err)
+	}
+	if err := s.readBackLosers(ctx, good, put); err != nil {
+		return nil, fmt.Errorf("put %d registers: %w", len(good), err)
+	}
+	for j, i := range at {
+		res[i] = put[j]
 	}
 	return res, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -269,6 +270,30 @@ func TestList(t *testing.T) {
 				t.Errorf("List(%v) = %v, want %v", tt.queues, got, tt.want)
 				break
 			}
+		}
+	}
+}
+
+// One register that cannot be journalled (an interface that is not UTF-8)
+// gets its error; the others of the batch are written.
+func TestPutManyOneBadRegister(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	regs := []state.Register{
+		reg("q", "PJSIP/1", 10, 0, "sop2"),
+		reg("q", "PJSIP/\xe9", 10, 0, "sop2"),
+		reg("q", "PJSIP/3", 10, 0, "sop2"),
+	}
+	res, err := s.PutMany(t.Context(), regs, PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 || !res[0].Stored || !res[2].Stored || res[1].Stored || !errors.Is(res[1].Err, ErrInvalidRegister) {
+		t.Fatalf("results %+v", res)
+	}
+	for _, iface := range []string{"PJSIP/1", "PJSIP/3"} {
+		if _, ok, err := s.Get(t.Context(), state.NewKey("q", iface)); err != nil || !ok {
+			t.Errorf("%s not journalled: %v", iface, err)
 		}
 	}
 }
