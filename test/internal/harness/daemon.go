@@ -32,6 +32,7 @@ type StartOptions struct {
 	Config Override      // the config written before the start
 	Offset time.Duration // QUEUESYNC_CLOCK_OFFSET: the daemon's clock skew
 	Wait   Wait
+	Bin    string // another queuesync binary to run (default: the cluster's)
 }
 
 // Daemon is a running queuesync daemon.
@@ -62,7 +63,11 @@ func (n *Node) Start(o StartOptions) (*Daemon, error) {
 		return nil, fmt.Errorf("daemon %s already running", n.Name)
 	}
 	n.c.WriteConfig(n, o.Config)
-	cmd := exec.Command(n.c.Bin, "daemon", "--config", n.Config, "--log-level", n.c.opts.LogLevel)
+	bin := n.c.Bin
+	if o.Bin != "" {
+		bin = o.Bin
+	}
+	cmd := exec.Command(bin, "daemon", "--config", n.Config, "--log-level", n.c.opts.LogLevel)
 	cmd.Env = append(os.Environ(), "QUEUESYNC_CLOCK_OFFSET="+o.Offset.String())
 	logf, err := os.OpenFile(n.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
