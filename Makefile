@@ -49,6 +49,7 @@ fuzz-short:
 	go test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./pkg/ami
 	go test -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime $(FUZZTIME) ./internal/peer
 	go test -run '^$$' -fuzz '^FuzzHandler$$' -fuzztime $(FUZZTIME) ./internal/peer
+	go test -run '^$$' -fuzz '^FuzzVerifyAnswer$$' -fuzztime $(FUZZTIME) ./internal/peer
 
 ## fuzz: the long runs (10 minutes each)
 fuzz:
