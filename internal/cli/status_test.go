@@ -157,7 +157,7 @@ const testSecret = "s3cret-shared-by-sop1-and-sop2"
 func startPeer(t *testing.T, node *fakePeerNode, secret string) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewServer(peer.NewHandler(peer.HandlerOptions{
-		Node: node, Name: "sop2", Software: "queuesync test", Now: fixedNow,
+		Receiver: node, Name: "sop2", Software: "queuesync test", Now: fixedNow,
 		Secrets: map[string][]byte{"sop1": []byte(secret)},
 	}))
 	t.Cleanup(srv.Close)
@@ -353,7 +353,7 @@ func TestStatusPeerProblems(t *testing.T) {
 		{
 			name: "untrusted",
 			setup: func(t *testing.T, f *statusFixture) {
-				h := peer.NewHandler(peer.HandlerOptions{Node: f.node, Name: "sop2", Software: "queuesync test", Now: fixedNow,
+				h := peer.NewHandler(peer.HandlerOptions{Receiver: f.node, Name: "sop2", Software: "queuesync test", Now: fixedNow,
 					Secrets: map[string][]byte{"sop1": []byte(testSecret)}})
 				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					h.ServeHTTP(unsigned{w}, r) // an on-path host drops the answer's signature

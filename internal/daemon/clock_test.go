@@ -44,7 +44,7 @@ func TestDaemonPeerClientsMergeAndBoundClock(t *testing.T) {
 			var checks atomic.Int64
 			peerNow := func() time.Time { return time.Now().Add(tc.ahead) }
 			h := peer.NewHandler(peer.HandlerOptions{
-				Node: quietPeer{}, Name: "sop2", Clock: state.NewClock(peerNow, time.Hour),
+				Receiver: quietPeer{}, Name: "sop2", Clock: state.NewClock(peerNow, time.Hour),
 				Secrets: map[string][]byte{"sop1": []byte("0123456789abcdef0123456789abcdef")},
 			})
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

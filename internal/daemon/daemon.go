@@ -118,7 +118,7 @@ func (d *Daemon) setHandler(cfg config.Config) error {
 		return err
 	}
 	var h http.Handler = peer.NewHandler(peer.HandlerOptions{
-		Node: &receiver{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
+		Receiver: &receiver{d: d}, Name: cfg.Node, Clock: d.clock, Software: d.opts.Software,
 		Secrets: secrets, Grants: node.Grants(cfg), Now: d.opts.Now, Logger: d.opts.Log,
 		Replay: d.replay, Refusals: d.refusals,
 	})

@@ -10,7 +10,7 @@ import (
 )
 
 // receiver is the daemon's receive path: it serves the peer API
-// (peer.Node) from the daemon's engine.
+// (peer.Receiver) from the daemon's engine.
 type receiver struct {
 	d *Daemon
 }

@@ -65,7 +65,7 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 // as from sees it.
 func link(t testing.TB, from, to *node) engine.Peer {
 	t.Helper()
-	h := peer.NewHandler(peer.HandlerOptions{Node: peerNode{to.eng}, Name: to.name, Clock: to.clock,
+	h := peer.NewHandler(peer.HandlerOptions{Receiver: peerNode{to.eng}, Name: to.name, Clock: to.clock,
 		Secrets: map[string][]byte{from.name: secret}, Now: to.clk.Now})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -60,7 +60,7 @@ func (h *handler) apply(ctx context.Context, from string, items []batchItem) ([]
 	if len(regs) == 0 {
 		return results, nil
 	}
-	got, err := h.opts.Node.Apply(ctx, from, regs)
+	got, err := h.opts.Receiver.Apply(ctx, from, regs)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@
 // request or in a response) leaves this package unless it passed
 // ValidateRegister, so no CR, LF or NUL and no over-long value can reach an
 // AMI line. It does not apply changes, read the journal or talk to Asterisk:
-// the handler calls a Node, which the daemon implements. It never logs
+// the handler calls a Receiver, which the daemon implements. It never logs
 // secrets.
 //
 // See docs/architecture.md §3 and queuesync-peer-api(7).

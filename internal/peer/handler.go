@@ -38,8 +38,10 @@ const (
 // an unauthenticated client makes the node hold no more than this.
 const MaxHeaderBytes = 8 << 10
 
-// Node is the node the handler serves. The daemon implements it.
-type Node interface {
+// Receiver is what the handler serves from: this node's state, and the
+// application of a peer's registers. The daemon's receive path implements
+// it.
+type Receiver interface {
 	// State returns this node's registers (tombstones included) for the
 	// queues (all when empty), after reconciling live AMI state into the
 	// journal. With dryRun (the caller runs resync --dry-run) it must not
@@ -55,7 +57,7 @@ type Node interface {
 
 // HandlerOptions configures NewHandler.
 type HandlerOptions struct {
-	Node     Node
+	Receiver Receiver
 	Name     string            // this node's name
 	Clock    *state.Clock      // this node's clock; default: a new one over Now, DefaultClockSkew
 	Software string            // version reported by /health
@@ -119,11 +121,11 @@ var routes = map[string]route{
 // NewHandler returns the http.Handler of the peer API (architecture.md §3). Every
 // request must be signed (see Sign) by a node named in Secrets; every
 // answer is signed (see SignAnswer) when the request authenticated. It
-// panics if Node is nil or Name is not a valid node name: both are
+// panics if Receiver is nil or Name is not a valid node name: both are
 // programming errors.
 func NewHandler(opts HandlerOptions) http.Handler {
-	if opts.Node == nil {
-		panic("peer.NewHandler: nil Node")
+	if opts.Receiver == nil {
+		panic("peer.NewHandler: nil Receiver")
 	}
 	if err := ValidateNodeName(opts.Name); err != nil {
 		panic("peer.NewHandler: " + err.Error())
@@ -278,7 +280,7 @@ func (h *handler) serveState(w http.ResponseWriter, r *http.Request, c *credenti
 	queues, some := grant.narrow(queues)
 	var regs []state.Register
 	if some {
-		regs, err = h.opts.Node.State(r.Context(), queues, dryRun)
+		regs, err = h.opts.Receiver.State(r.Context(), queues, dryRun)
 	}
 	if err != nil {
 		h.fail(w, r, c, &httpError{code: http.StatusInternalServerError, msg: "read state: " + err.Error()})

@@ -112,7 +112,7 @@ func (f *fakeNode) allApplied() []state.Register {
 // testHandler returns the handler of node "sop2", peer of "sop1".
 func testHandler(node *fakeNode, mod ...func(*HandlerOptions)) http.Handler {
 	opts := HandlerOptions{
-		Node: node, Name: "sop2", Software: "queuesync 1.2.3", Now: fixedNow,
+		Receiver: node, Name: "sop2", Software: "queuesync 1.2.3", Now: fixedNow,
 		Clock:   state.NewClock(fixedNow, time.Minute),
 		Secrets: map[string][]byte{"sop1": secret},
 	}

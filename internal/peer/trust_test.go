@@ -106,7 +106,7 @@ func TestHandlerCapsConcurrency(t *testing.T) {
 	release, entered := make(chan struct{}), make(chan struct{})
 	node := &blockingNode{entered: entered, release: release}
 	refusals := NewRefusals()
-	h := NewHandler(HandlerOptions{Node: node, Name: "sop2", Now: fixedNow, Clock: state.NewClock(fixedNow, time.Minute),
+	h := NewHandler(HandlerOptions{Receiver: node, Name: "sop2", Now: fixedNow, Clock: state.NewClock(fixedNow, time.Minute),
 		Secrets: map[string][]byte{"sop1": secret}, MaxConcurrent: 1, Refusals: refusals})
 	done := make(chan int)
 	go func() { done <- serve(h, signed("GET", PathState, nil, now)).Code }()
