@@ -11,7 +11,7 @@ import (
 
 // serveChanges applies a batch: every register is validated, checked
 // against the peer's grant and its stamp checked against the clock before
-// any reaches the Node; each refused one gets status error, the rest are
+// any reaches the Receiver; each refused one gets status error, the rest are
 // applied.
 func (h *handler) serveChanges(w http.ResponseWriter, r *http.Request, c *credentials, body []byte) {
 	from := c.node
@@ -41,7 +41,7 @@ func (h *handler) serveChanges(w http.ResponseWriter, r *http.Request, c *creden
 	h.writeXML(w, c, buf.Bytes())
 }
 
-// apply hands the admissible registers to the Node and merges its results
+// apply hands the admissible registers to the Receiver and merges its results
 // with the refusals, in the order of the batch.
 func (h *handler) apply(ctx context.Context, from string, items []batchItem) ([]Result, error) {
 	results := make([]Result, len(items))
@@ -88,7 +88,7 @@ func (h *handler) admit(from string, grant Grant, it batchItem) error {
 	return nil
 }
 
-// refused is the result of a register that never reached the Node. Its queue
+// refused is the result of a register that never reached the Receiver. Its queue
 // and interface are echoed only when valid, so the answer stays valid.
 func refused(it batchItem, err error) Result {
 	res := Result{Status: Error, Reason: cleanText(err.Error(), MaxReasonText)}
@@ -101,7 +101,7 @@ func refused(it batchItem, err error) Result {
 	return res
 }
 
-// answer turns the Node's result for reg into the one sent: keyed by reg,
+// answer turns the Receiver's result for reg into the one sent: keyed by reg,
 // with a known status, a clean reason, and the returned register only if
 // it is valid and of the same key.
 func (h *handler) answer(from string, reg state.Register, res Result) Result {
