@@ -112,7 +112,7 @@ func runDaemon(ctx context.Context, d *Deps) error {
 func (d *Deps) waitForAMI(ctx context.Context, status func(string)) error {
 	for {
 		status("logging in to Asterisk at " + d.Config.AMI.Address)
-		cl, err := node.DialAMI(ctx, d.Config.AMI, "off")
+		cl, err := node.DialAMI(ctx, d.Config.AMI, "off", d.Log)
 		if err == nil {
 			_ = cl.Logoff(ctx)
 			return cl.Close()

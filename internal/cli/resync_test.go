@@ -153,8 +153,16 @@ func TestResyncInProcess(t *testing.T) {
 	}
 
 	before := sop1.ast.Actions("queuesync-min")
-	if code, out := resync("resync", "-v"); code != ExitOK {
+	code, out = resync("resync", "-v", "--log-level", "debug")
+	if code != ExitOK {
 		t.Fatalf("second resync: exit %d:\n%s", code, out)
+	}
+	// What an operator troubleshooting wants at debug level: the manager
+	// login, each action and its time, each peer request and its status.
+	for _, w := range []string{"asterisk manager connected", "ami action", "action=QueueStatus", "peer request", "status=200"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("resync --log-level debug does not log %q:\n%s", w, out)
+		}
 	}
 	after := sop1.ast.Actions("queuesync-min")
 	for _, a := range []string{"QueueAdd", "QueueRemove", "QueuePause", "QueuePenalty"} {

@@ -171,7 +171,7 @@ func testStatusPeer(t *testing.T, url string) node.Peer {
 	secret := writeFile(t, t.TempDir(), "peer-sop2.secret", testSecret, 0o600)
 	cfg := config.Config{Node: "sop1", MaxClockSkew: time.Minute,
 		Peers: []config.Peer{{Name: "sop2", URL: url, SecretFile: secret, Queues: config.AllQueues}}}
-	p := node.NewPeers(cfg, state.NewClock(fixedNow, time.Minute), fixedNow)[0]
+	p := node.NewPeers(cfg, state.NewClock(fixedNow, time.Minute), fixedNow, nil)[0]
 	if p.Err != nil {
 		t.Fatal(p.Err)
 	}

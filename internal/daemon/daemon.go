@@ -183,7 +183,7 @@ func (d *Daemon) Reload(cfg config.Config) error {
 	}
 	d.conf.Store(&cfg)
 	d.stopPeers()
-	d.startPeers(cfg, node.NewPeers(cfg, d.clock, d.opts.Now))
+	d.startPeers(cfg, node.NewPeers(cfg, d.clock, d.opts.Now, d.opts.Log))
 	d.opts.Log.Info("config reloaded", "peers", len(cfg.Peers))
 	return nil
 }

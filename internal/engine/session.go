@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 
@@ -68,7 +69,30 @@ func (s *Session) commit(ctx context.Context, steps []*step) error {
 		return err
 	}
 	s.runActions(ctx, steps)
-	return s.settleSteps(ctx, steps)
+	err := s.settleSteps(ctx, steps)
+	s.logSteps(ctx, steps)
+	return err
+}
+
+// logSteps logs each decision that changed something, at debug level: what
+// an operator troubleshooting a member wants to see.
+func (s *Session) logSteps(ctx context.Context, steps []*step) {
+	log := s.e.opts.Log
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	for _, st := range steps {
+		o := st.out
+		if !o.Changed() {
+			continue
+		}
+		kinds := make([]string, len(o.Actions))
+		for i, a := range o.Actions {
+			kinds[i] = string(a.Kind)
+		}
+		log.Debug("member decision", "queue", o.Queue, "interface", o.Interface, "peer", o.Peer, "result", o.Result,
+			"actions", kinds, "reports", o.Reports, "err", o.Err, "dry_run", s.e.opts.DryRun)
+	}
 }
 
 func (s *Session) journalSteps(ctx context.Context, steps []*step) error {

@@ -125,8 +125,8 @@ func nonNil(errs ...error) []error {
 func New(cfg config.Config, o Options) *Node {
 	o = o.withDefaults()
 	n := &Node{Config: cfg, Clock: state.NewClock(o.Now, cfg.MaxClockSkew), opts: o}
-	n.AMI = ami.NewLink(func(ctx context.Context) (*ami.Client, error) { return DialAMI(ctx, cfg.AMI, o.Events) })
-	n.Peers = NewPeers(cfg, n.Clock, o.Now)
+	n.AMI = ami.NewLink(func(ctx context.Context) (*ami.Client, error) { return DialAMI(ctx, cfg.AMI, o.Events, o.Log) })
+	n.Peers = NewPeers(cfg, n.Clock, o.Now, o.Log)
 	return n
 }
 
@@ -166,15 +166,20 @@ func OpenJournal(ctx context.Context, c config.Database) (*store.Store, error) {
 }
 
 // DialAMI connects and logs in to the local Asterisk with the given event
-// mask. An authentication failure names the manager.conf user.
-func DialAMI(ctx context.Context, c config.AMI, events string) (*ami.Client, error) {
+// mask; log (nil: none) gets the connection and, at debug level, every
+// action. An authentication failure names the manager.conf user.
+func DialAMI(ctx context.Context, c config.AMI, events string, log *slog.Logger) (*ami.Client, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	secret, err := config.ReadSecret(c.SecretFile)
 	if err != nil {
 		return nil, err
 	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cl, err := ami.Dial(dctx, c.Address, ami.Options{})
+	start := time.Now()
+	cl, err := ami.Dial(dctx, c.Address, ami.Options{Logger: log.With("ami", c.Address)})
 	if err != nil {
 		return nil, fmt.Errorf("connect to asterisk manager at %s (is Asterisk running, and manager.conf enabled?): %w", c.Address, err)
 	}
@@ -186,6 +191,8 @@ func DialAMI(ctx context.Context, c config.AMI, events string) (*ami.Client, err
 		}
 		return nil, fmt.Errorf("log in to asterisk manager at %s: %w", c.Address, err)
 	}
+	log.Debug("asterisk manager connected", "addr", c.Address, "user", c.Username, "events", events,
+		"banner", cl.Banner(), "took", time.Since(start))
 	return cl, nil
 }
 

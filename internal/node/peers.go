@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -38,14 +39,15 @@ func (p Peer) Health(ctx context.Context) (peer.Health, error) {
 
 // NewPeers builds a signed client for every configured peer. Every client
 // merges the peer's hybrid clock into clock and refuses far-future stamps
-// in its answers (docs/architecture.md §2).
-func NewPeers(cfg config.Config, clock *state.Clock, now func() time.Time) []Peer {
+// in its answers (docs/architecture.md §2); log (nil: none) gets each
+// request at debug level.
+func NewPeers(cfg config.Config, clock *state.Clock, now func() time.Time, log *slog.Logger) []Peer {
 	hc, hcErr := HTTPClient(cfg.TLS)
 	out := make([]Peer, 0, len(cfg.Peers))
 	for i, pc := range cfg.Peers {
 		p := Peer{Conf: pc, Index: i, Err: hcErr}
 		if hcErr == nil {
-			p.client, p.Err = newClient(cfg.Node, pc, hc, clock, now)
+			p.client, p.Err = newClient(cfg.Node, pc, hc, clock, now, log)
 		}
 		if p.Err == nil {
 			p.Peer = engine.Peer{Name: pc.Name, Client: p.client, Shares: pc.Shares}
@@ -55,14 +57,14 @@ func NewPeers(cfg config.Config, clock *state.Clock, now func() time.Time) []Pee
 	return out
 }
 
-func newClient(node string, pc config.Peer, hc *http.Client, clock *state.Clock, now func() time.Time) (*peer.Client, error) {
+func newClient(node string, pc config.Peer, hc *http.Client, clock *state.Clock, now func() time.Time, log *slog.Logger) (*peer.Client, error) {
 	secret, err := config.ReadSecret(pc.SecretFile)
 	if err != nil {
 		return nil, err
 	}
 	grant := Grant(pc)
 	cl, err := peer.NewClient(peer.ClientOptions{Name: pc.Name, URL: pc.URL, Node: node, Secret: secret, HTTP: hc, Now: now, Clock: clock,
-		Grant: &grant})
+		Grant: &grant, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", pc.Name, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -27,6 +28,9 @@ type ClientOptions struct {
 	// registers of other queues are never sent, and dropped from its
 	// answers. Nil shares every queue.
 	Grant *Grant
+	// Log gets, at debug level, each request with its status and time.
+	// Default: discard.
+	Log *slog.Logger
 }
 
 // Client calls one peer's API. It is safe for concurrent use.
@@ -59,6 +63,9 @@ func NewClient(opts ClientOptions) (*Client, error) {
 	}
 	if opts.HTTP == nil {
 		opts.HTTP = &http.Client{Timeout: defaultTimeout}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	// A copy that follows no redirect: a signed request, body and all, goes
 	// to the peer's URL and nowhere else.
@@ -286,10 +293,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	req.Header.Set("Accept", "application/xml")
 	nonce := Sign(req, c.opts.Node, c.opts.Secret, c.opts.Now(), body)
+	start := time.Now()
 	resp, err := c.opts.HTTP.Do(req)
 	if err != nil {
+		c.opts.Log.Debug("peer request", "peer", c.opts.Name, "method", method, "path", path, "bytes", len(body), "took", time.Since(start), "err", err)
 		return nil, err
 	}
+	c.opts.Log.Debug("peer request", "peer", c.opts.Name, "method", method, "path", path, "bytes", len(body),
+		"status", resp.StatusCode, "took", time.Since(start))
 	defer resp.Body.Close()
 	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	limit := c.opts.MaxBody

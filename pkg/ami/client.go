@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strconv"
@@ -44,6 +45,10 @@ type Options struct {
 	// ActionIDPrefix prefixes the per-client ActionID counter (default
 	// DefaultActionIDPrefix, giving "qs-1", "qs-2", ...).
 	ActionIDPrefix string
+	// Logger receives, at debug level, each action sent with its ActionID,
+	// how long its answer took and its error. Default: discard. The client
+	// never logs above debug, nor any header value (a Login's Secret).
+	Logger *slog.Logger
 }
 
 // withDefaults fills zero fields.
@@ -56,6 +61,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ActionIDPrefix == "" {
 		o.ActionIDPrefix = DefaultActionIDPrefix
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }

@@ -3,7 +3,9 @@ package ami
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 )
 
 // maxDropped bounds how many abandoned requests are remembered so that their
@@ -85,7 +87,13 @@ func (c *Client) roundTrip(ctx context.Context, a Action, list bool) (Message, [
 		c.mu.Unlock()
 		return Message{}, nil, fmt.Errorf("ami %s (id %s): %w", req.action, req.id, ctx.Err())
 	}
-	return c.wait(ctx, req)
+	start := time.Now()
+	resp, items, err := c.wait(ctx, req)
+	if c.opts.Logger.Enabled(ctx, slog.LevelDebug) {
+		c.opts.Logger.Debug("ami action", "action", req.action, "id", req.id, "items", len(items),
+			"took", time.Since(start), "err", err)
+	}
+	return resp, items, err
 }
 
 // register adds req to the pending table, or fails when the client is closed.
