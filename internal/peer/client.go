@@ -3,6 +3,7 @@ package peer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -143,6 +144,38 @@ func (c *Client) state(ctx context.Context, queues []string, dryRun bool) (Snaps
 	if dryRun {
 		query.Set("dry-run", "true")
 	}
+	for attempt := 0; ; attempt++ {
+		snap, err := c.pages(ctx, query)
+		var se *StatusError
+		if errors.As(err, &se) && se.Code == http.StatusGone && attempt == 0 {
+			continue // the peer forgot the snapshot (it reloaded): read it anew
+		}
+		return snap, err
+	}
+}
+
+// pages reads a state answer page by page (StatePage registers each, all
+// of one snapshot) and returns them as one snapshot.
+func (c *Client) pages(ctx context.Context, first url.Values) (Snapshot, error) {
+	var all Snapshot
+	query := first
+	for {
+		snap, err := c.statePage(ctx, query)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		all.Node, all.Clock, all.Next = snap.Node, snap.Clock, ""
+		all.Registers = append(all.Registers, snap.Registers...)
+		all.Skipped = append(all.Skipped, snap.Skipped...)
+		if snap.Next == "" {
+			return all, nil
+		}
+		query = url.Values{"page": {snap.Next}}
+	}
+}
+
+// statePage reads one page of a state answer.
+func (c *Client) statePage(ctx context.Context, query url.Values) (Snapshot, error) {
 	data, err := c.do(ctx, http.MethodGet, PathState, query, nil)
 	if err != nil {
 		return Snapshot{}, err
@@ -176,7 +209,13 @@ func (c *Client) dropUnshared(snap *Snapshot) {
 	snap.Registers = kept
 }
 
-// Push calls POST /queue/v1/changes with regs. The answer has one Result
+// PushBatch is how many registers one POST /queue/v1/changes carries at
+// most: Push sends more in several requests, so that no node's size meets
+// the body limit (a batch is about 300 bytes a register).
+const PushBatch = 2000
+
+// Push calls POST /queue/v1/changes with regs, PushBatch at a time, in
+// order; a batch that fails stops the rest. The answer has one Result
 // per register, in the order of regs (the document itself is sorted),
 // keyed like it. A register that fails ValidateRegister or is of a queue not
 // shared with the peer is not sent: its Result, made here, has status Error
@@ -201,12 +240,17 @@ func (c *Client) Push(ctx context.Context, regs []state.Register) (ResultSet, er
 	if len(send) == 0 {
 		return ResultSet{Node: c.opts.Name, Clock: c.stamp(), Results: results}, nil
 	}
-	set, err := c.push(ctx, send)
-	if err != nil {
-		return ResultSet{}, fmt.Errorf("push to peer %s: %w", c.opts.Name, err)
-	}
-	for j, res := range set.Results {
-		results[index[j]] = res
+	var set ResultSet
+	for start := 0; start < len(send); start += PushBatch {
+		end := min(start+PushBatch, len(send))
+		part, err := c.push(ctx, send[start:end])
+		if err != nil {
+			return ResultSet{}, fmt.Errorf("push to peer %s: %w", c.opts.Name, err)
+		}
+		for j, res := range part.Results {
+			results[index[start+j]] = res
+		}
+		set.Node, set.Clock = part.Node, part.Clock
 	}
 	set.Results = results
 	return set, nil

@@ -22,6 +22,9 @@ type Snapshot struct {
 	// Skipped are the members left out of Registers: invalid, or of a
 	// queue not shared with the peer. Report them; never act on them.
 	Skipped []Skipped
+	// Next, in one page of a GET /state answer, is the token that reads
+	// the next page ("" on the last one). Client.State reads every page.
+	Next string
 }
 
 // Skipped is a member of a document that was left out, and why.
@@ -36,7 +39,13 @@ type Skipped struct {
 // ValidateRegister; the first that does not fails the encoding, and nothing
 // is written.
 func EncodeState(w io.Writer, node string, clock state.Stamp, regs []state.Register) error {
-	doc := stateDoc{Version: WireVersion, Node: node, Clock: clock.String()}
+	return encodeStatePage(w, node, clock, regs, "")
+}
+
+// encodeStatePage is EncodeState for one page of a GET /state answer, next
+// naming the page after it ("" for the last).
+func encodeStatePage(w io.Writer, node string, clock state.Stamp, regs []state.Register, next string) error {
+	doc := stateDoc{Version: WireVersion, Node: node, Clock: clock.String(), Next: next}
 	if err := ValidateNodeName(node); err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
@@ -76,7 +85,7 @@ func DecodeState(r io.Reader) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, err
 	}
-	snap := Snapshot{Node: hdr.Node, Clock: hdr.Clock, Registers: make([]state.Register, 0, len(items))}
+	snap := Snapshot{Node: hdr.Node, Clock: hdr.Clock, Next: hdr.Next, Registers: make([]state.Register, 0, len(items))}
 	for _, it := range items {
 		if it.Err != nil {
 			snap.Skipped = append(snap.Skipped, Skipped{Queue: it.Queue, Interface: it.Interface,
@@ -100,6 +109,7 @@ type batchItem struct {
 type docHeader struct {
 	Node  string
 	Clock state.Stamp
+	Next  string // the next page's token (GET /state answers only)
 }
 
 // decodeBatch reads a <queuesync> document, keeping invalid members as
@@ -112,6 +122,9 @@ func decodeBatch(r io.Reader) (docHeader, []batchItem, error) {
 	hdr, err := parseHeader(doc.Node, doc.Clock)
 	if err != nil {
 		return docHeader{}, nil, fmt.Errorf("decode state: %w", err)
+	}
+	if hdr.Next = doc.Next; hdr.Next != "" && !validPageToken(hdr.Next) {
+		return docHeader{}, nil, fmt.Errorf("decode state: %w", &FieldError{"next", doc.Next, "want a page token"})
 	}
 	var items []batchItem
 	for _, q := range doc.Queues {

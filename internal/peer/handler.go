@@ -103,6 +103,7 @@ type handler struct {
 	log      *slog.Logger
 	slots    chan struct{}
 	reported *onceSet
+	pages    *pageCache
 }
 
 // route is one endpoint: the method it accepts and what serves it, after the
@@ -137,6 +138,7 @@ func NewHandler(opts HandlerOptions) http.Handler {
 		log:      opts.Logger,
 		slots:    make(chan struct{}, opts.MaxConcurrent),
 		reported: newOnceSet(maxReported),
+		pages:    newPageCache(),
 	}
 }
 
@@ -271,6 +273,10 @@ func (h *handler) serveHealth(w http.ResponseWriter, r *http.Request, c *credent
 }
 
 func (h *handler) serveState(w http.ResponseWriter, r *http.Request, c *credentials, _ []byte) {
+	if token := r.URL.Query().Get("page"); token != "" {
+		h.serveStatePage(w, r, c, token)
+		return
+	}
 	queues, dryRun, err := stateQuery(r)
 	if err != nil {
 		h.fail(w, r, c, err)
@@ -286,8 +292,25 @@ func (h *handler) serveState(w http.ResponseWriter, r *http.Request, c *credenti
 		h.fail(w, r, c, &httpError{code: http.StatusInternalServerError, msg: "read state: " + err.Error()})
 		return
 	}
+	page, next := h.pages.first(c.node, h.servable(c.node, grant, regs), h.opts.Now())
+	h.writeState(w, r, c, page, next)
+}
+
+// serveStatePage serves a page after the first of a paged state answer,
+// from the snapshot the first page was taken from.
+func (h *handler) serveStatePage(w http.ResponseWriter, r *http.Request, c *credentials, token string) {
+	regs, next, ok := h.pages.page(c.node, token, h.opts.Now())
+	if !ok {
+		h.fail(w, r, c, &httpError{code: http.StatusGone, msg: "state page " + quoteValue(cleanText(token, 80)) +
+			" expired or unknown; read the state again from its first page"})
+		return
+	}
+	h.writeState(w, r, c, regs, next)
+}
+
+func (h *handler) writeState(w http.ResponseWriter, r *http.Request, c *credentials, regs []state.Register, next string) {
 	var buf bytes.Buffer
-	if err := EncodeState(&buf, h.opts.Name, h.opts.Clock.Now(), h.servable(c.node, grant, regs)); err != nil {
+	if err := encodeStatePage(&buf, h.opts.Name, h.opts.Clock.Now(), regs, next); err != nil {
 		h.fail(w, r, c, err)
 		return
 	}

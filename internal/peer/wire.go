@@ -25,6 +25,7 @@ type stateDoc struct {
 	Version string      `xml:"version,attr"`
 	Node    string      `xml:"node,attr"`
 	Clock   string      `xml:"clock,attr"`
+	Next    string      `xml:"next,attr,omitempty"` // a GET /state page: the token of the next page
 	Queues  []queueElem `xml:"queue"`
 }
 
