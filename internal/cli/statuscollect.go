@@ -149,19 +149,20 @@ func (r *statusReport) addDelivery(ctx context.Context, j statusJournal) {
 // (in memory only) every reachable peer, and counts per queue the members
 // whose outcome is anything but in sync or stale.
 func (r *statusReport) compare(ctx context.Context, n *statusInputs, peers []node.Peer, queues []string) {
-	sess, err := n.engine.Begin(ctx, queues)
-	if err != nil {
-		r.localErrs = append(r.localErrs, fmt.Errorf("read live state: %w", err))
-		return
-	}
-	defer sess.End()
 	var reachable []engine.Peer
 	for i, p := range peers {
 		if r.Peers[i].Reachable {
 			reachable = append(reachable, p.Peer)
 		}
 	}
-	res, err := sess.Sync(ctx, reachable, engine.Direction{Pull: true, Push: true}, queues)
+	pulls := engine.StartPulls(ctx, reachable, queues, true)
+	sess, err := n.engine.Begin(ctx, queues)
+	if err != nil {
+		r.localErrs = append(r.localErrs, fmt.Errorf("read live state: %w", err))
+		return
+	}
+	defer sess.End()
+	res, err := sess.Sync(ctx, reachable, engine.Direction{Pull: true, Push: true}, queues, pulls)
 	if err != nil {
 		r.localErrs = append(r.localErrs, fmt.Errorf("compare journal with live state: %w", err))
 		return

@@ -104,12 +104,16 @@ func runSync(ctx context.Context, d *Deps, mode syncMode, o *syncOptions) error 
 }
 
 func syncOnce(ctx context.Context, eng *engine.Engine, mode syncMode, peers []engine.Peer, o *syncOptions) (*syncReport, error) {
+	var pulls *engine.Pulls
+	if mode.pull { // the peers' states are read while the local one is
+		pulls = engine.StartPulls(ctx, peers, o.Queues, o.DryRun)
+	}
 	sess, err := eng.Begin(ctx, o.Queues)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.End()
-	res, err := sess.Sync(ctx, peers, engine.Direction{Pull: mode.pull, Push: mode.push}, o.Queues)
+	res, err := sess.Sync(ctx, peers, engine.Direction{Pull: mode.pull, Push: mode.push}, o.Queues, pulls)
 	if err != nil {
 		return nil, err
 	}

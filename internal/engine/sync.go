@@ -29,12 +29,65 @@ type Peer struct {
 // it only where no peer can call back into this engine (the one-shot
 // commands). The daemon uses Engine.SyncPeer.
 func (s *Session) Pull(ctx context.Context, p Peer, queues []string) (*peer.Snapshot, []Outcome, error) {
-	snap, err := fetch(ctx, p, queues, s.e.opts.DryRun)
+	return s.pullFrom(ctx, p, func() (peer.Snapshot, error) { return fetch(ctx, p, queues, s.e.opts.DryRun) })
+}
+
+func (s *Session) pullFrom(ctx context.Context, p Peer, read func() (peer.Snapshot, error)) (*peer.Snapshot, []Outcome, error) {
+	snap, err := read()
 	if err != nil {
 		return nil, nil, err
 	}
 	outs, err := s.ApplySnapshot(ctx, p, snap)
 	return &snap, outs, err
+}
+
+// Pulls are peers' states being read while the local state is: StartPulls
+// before Begin, then Sync, so that a resync takes the longer of the two
+// reads, not their sum.
+type Pulls struct {
+	m map[string]*pulling
+}
+
+type pulling struct {
+	done chan struct{}
+	snap peer.Snapshot
+	err  error
+}
+
+// StartPulls starts reading the state of every peer (for queues, all shared
+// when empty) at once.
+func StartPulls(ctx context.Context, peers []Peer, queues []string, dryRun bool) *Pulls {
+	ps := &Pulls{m: make(map[string]*pulling, len(peers))}
+	for _, p := range peers {
+		pl := &pulling{done: make(chan struct{})}
+		ps.m[p.Name] = pl
+		go func() {
+			defer close(pl.done)
+			pl.snap, pl.err = fetch(ctx, p, queues, dryRun)
+		}()
+	}
+	return ps
+}
+
+// wait returns the state read from p, reading it now if it was not started.
+func (ps *Pulls) wait(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
+	pl := ps.get(p.Name)
+	if pl == nil {
+		return fetch(ctx, p, queues, dryRun)
+	}
+	select {
+	case <-pl.done:
+		return pl.snap, pl.err
+	case <-ctx.Done():
+		return peer.Snapshot{}, ctx.Err()
+	}
+}
+
+func (ps *Pulls) get(name string) *pulling {
+	if ps == nil {
+		return nil
+	}
+	return ps.m[name]
 }
 
 func fetch(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
@@ -202,10 +255,12 @@ type SyncResult struct {
 
 // Sync reconciles the session's live state into the journal, then pulls
 // from and pushes to each peer in turn (as dir says), for queues (all
-// shared when empty). A peer that fails does not stop the others; only a
-// local failure or ctx ending does. The one-shot commands and status use
-// it; it holds the engine's lock across the requests.
-func (s *Session) Sync(ctx context.Context, peers []Peer, dir Direction, queues []string) (*SyncResult, error) {
+// shared when empty), taking the peers' states from pulls where they were
+// started (nil: each is read in its turn). A peer that fails does not stop
+// the others; only a local failure or ctx ending does. The one-shot
+// commands and status use it; it holds the engine's lock across the
+// requests.
+func (s *Session) Sync(ctx context.Context, peers []Peer, dir Direction, queues []string, pulls *Pulls) (*SyncResult, error) {
 	res := &SyncResult{PeerErrors: map[string]error{}}
 	local, err := s.Reconcile(ctx)
 	res.Outcomes = append(res.Outcomes, local...)
@@ -213,7 +268,7 @@ func (s *Session) Sync(ctx context.Context, peers []Peer, dir Direction, queues 
 		return nil, err
 	}
 	for _, p := range peers {
-		outs, err := s.syncWith(ctx, p, dir, queues)
+		outs, err := s.syncWith(ctx, p, dir, queues, pulls)
 		res.Outcomes = append(res.Outcomes, outs...)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -225,11 +280,11 @@ func (s *Session) Sync(ctx context.Context, peers []Peer, dir Direction, queues 
 	return res, nil
 }
 
-func (s *Session) syncWith(ctx context.Context, p Peer, dir Direction, queues []string) ([]Outcome, error) {
+func (s *Session) syncWith(ctx context.Context, p Peer, dir Direction, queues []string, pulls *Pulls) ([]Outcome, error) {
 	if !dir.Pull {
 		return s.Push(ctx, p, nil)
 	}
-	known, outs, err := s.Pull(ctx, p, queues)
+	known, outs, err := s.pullFrom(ctx, p, func() (peer.Snapshot, error) { return pulls.wait(ctx, p, queues, s.e.opts.DryRun) })
 	if err != nil || !dir.Push {
 		return outs, err
 	}

@@ -56,7 +56,8 @@ func newLocalEngine(tb testing.TB, n *node, dbURL string) *localEngine {
 }
 
 // resync is internal/cli's syncOnce for mode resync with one peer: the
-// journal lock, Begin, Reconcile, Pull, Push, End.
+// journal lock; the peer's state read started, Begin (the local read, at the
+// same time), then Sync (reconcile, apply the peer's state, push), End.
 func (l *localEngine) resync(ctx context.Context, p engine.Peer) ([]engine.Outcome, error) {
 	t := time.Now()
 	phase := func(name string) {
@@ -71,26 +72,22 @@ func (l *localEngine) resync(ctx context.Context, p engine.Peer) ([]engine.Outco
 	}
 	defer release()
 	phase("1 lock")
+	pulls := engine.StartPulls(ctx, []engine.Peer{p}, nil, false)
 	sess, err := l.eng.Begin(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.End()
-	phase("2 Begin")
-	outs, err := sess.Reconcile(ctx)
+	phase("2 Begin (the peer's state read meanwhile)")
+	res, err := sess.Sync(ctx, []engine.Peer{p}, engine.Direction{Pull: true, Push: true}, nil, pulls)
+	phase("3 Sync: reconcile, wait for and apply the peer's state, push")
 	if err != nil {
-		return outs, err
+		return nil, err
 	}
-	phase("3 Reconcile")
-	known, pulled, err := sess.Pull(ctx, p, nil)
-	outs = append(outs, pulled...)
-	if err != nil {
-		return outs, err
+	if err := res.PeerErrors[p.Name]; err != nil {
+		return res.Outcomes, err
 	}
-	phase("4 Pull")
-	pushed, err := sess.Push(ctx, p, known)
-	phase("5 Push")
-	return append(outs, pushed...), err
+	return res.Outcomes, nil
 }
 
 // BenchmarkResync10k: `queuesync resync` on node B when both nodes hold the
