@@ -94,7 +94,7 @@ func New(o Options) (*Daemon, error) {
 		o.SyncLog = nopLog{}
 	}
 	n := o.Node
-	d := &Daemon{opts: o, journal: n.Journal, link: n.AMI, clock: n.Clock, metrics: newMetrics(), ringuse: newRinginuseCache()}
+	d := &Daemon{opts: o, journal: n.Journal, link: n.AMI, clock: n.Clock, metrics: newMetrics(), ringuse: newRinginuseCache(n.AMI.Generation)}
 	d.conf.Store(&n.Config)
 	d.replay, d.refusals = peer.NewReplayCache(0), peer.NewRefusals()
 	d.metrics.exportRefusals(d.refusals)

@@ -19,11 +19,15 @@ func ringinuse(v bool) func(*ami.QueueMember) bool {
 // back with its queue's default). The peer is left alone.
 func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	a, b := pair(t)
+	// Ringinuse is known from events only: a change made before the daemon
+	// listens to them is never learnt. Wait until both daemons do.
+	barrier(t, a, b, "PJSIP/9000")
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.do(func(cl *ami.Client) error {
 		return cl.QueueMemberRingInUse(context.Background(), "sales", "PJSIP/1001", false)
 	})
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
+	barrier(t, a, b, "PJSIP/9003") // every change of a's has reached b
 	sent := func() int { return b.actions()["QueueMemberRingInUse"] }
 	before := sent()
 

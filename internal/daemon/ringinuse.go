@@ -12,13 +12,20 @@ import (
 // QueueStatus lists leave out: each member's value, and each queue's
 // default (a dynamic member is added with its queue's setting, so
 // QueueMemberAdded shows it). It is the engine's RinginuseSource.
+//
+// What an event taught holds for the connection it came on only: a new
+// connection may be to a restarted Asterisk, and a read made on it must not
+// take the old run's values (the reconcile after a restart assumes the
+// queue's default instead).
 type ringinuseCache struct {
 	mu       sync.Mutex
+	gen      func() uint64 // the current connection's number
 	m        map[state.Key]learnt
 	defaults map[string]bool // lower-cased queue -> default
-	// reloaded: app_queue announced a reload since the last connect, after
-	// which a member not heard of since may be back at its queue's default.
-	reloaded bool
+	// reloaded is the connection on which app_queue announced a reload,
+	// after which a member not heard of since may be back at its queue's
+	// default (0: none).
+	reloaded uint64
 }
 
 // learnt is a member's ringinuse as events told it. A member's first event,
@@ -28,14 +35,15 @@ type ringinuseCache struct {
 // local change.
 type learnt struct {
 	v, assumed bool
+	gen        uint64 // the connection the event came on
 }
 
-func newRinginuseCache() *ringinuseCache {
-	return &ringinuseCache{m: map[state.Key]learnt{}, defaults: map[string]bool{}}
+func newRinginuseCache(gen func() uint64) *ringinuseCache {
+	return &ringinuseCache{gen: gen, m: map[state.Key]learnt{}, defaults: map[string]bool{}}
 }
 
-// learn records what a QueueMember* event says.
-func (c *ringinuseCache) learn(ev ami.Message) {
+// learn records what a QueueMember* event that came on connection gen says.
+func (c *ringinuseCache) learn(ev ami.Message, gen uint64) {
 	name := ev.Event()
 	if !strings.HasPrefix(name, "QueueMember") {
 		return
@@ -52,9 +60,9 @@ func (c *ringinuseCache) learn(ev ami.Message) {
 		if m.Membership != string(state.Static) {
 			c.defaults[k.Queue] = *m.Ringinuse
 		}
-		c.m[k] = learnt{v: *m.Ringinuse, assumed: true}
+		c.m[k] = learnt{v: *m.Ringinuse, assumed: true, gen: gen}
 	default:
-		c.m[k] = learnt{v: *m.Ringinuse}
+		c.m[k] = learnt{v: *m.Ringinuse, gen: gen}
 	}
 }
 
@@ -64,10 +72,11 @@ func (c *ringinuseCache) learn(ev ami.Message) {
 func (c *ringinuseCache) Member(k state.Key) (*bool, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if l, ok := c.m[k]; ok {
+	cur := c.gen()
+	if l, ok := c.m[k]; ok && l.gen == cur {
 		return state.Bool(l.v), l.assumed
 	}
-	if c.reloaded {
+	if c.reloaded == cur && cur != 0 {
 		return state.Bool(c.queueDefault(k.Queue)), true
 	}
 	return nil, false
@@ -94,11 +103,11 @@ func (c *ringinuseCache) queueDefault(lowerQueue string) bool {
 // default; QueueStatus cannot tell which happened, so every member is taken
 // to be at its default, and a journalled value that differs is put back:
 // one action per such member and reload, which may change nothing.
-func (c *ringinuseCache) reload() {
+func (c *ringinuseCache) reload(gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
-	c.reloaded = true
+	c.reloaded = gen
 }
 
 // forget drops what members' events taught (a new connection: Asterisk may
@@ -107,7 +116,7 @@ func (c *ringinuseCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.m)
-	c.reloaded = false
+	c.reloaded = 0
 }
 
 // isQueueReload reports whether ev announces a reload of app_queue (Event:

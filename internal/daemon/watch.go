@@ -17,7 +17,7 @@ import (
 func (d *Daemon) watch(ctx context.Context) {
 	bo := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
-		cl, err := d.link.Client(ctx)
+		cl, gen, err := d.link.ClientGeneration(ctx)
 		if err != nil {
 			d.metrics.amiUp.Set(0)
 			d.opts.Log.Warn("asterisk manager unreachable", "addr", d.cfg().AMI.Address, "err", err)
@@ -25,8 +25,7 @@ func (d *Daemon) watch(ctx context.Context) {
 			continue
 		}
 		d.metrics.amiUp.Set(1)
-		gen := d.link.Generation()
-		err = d.follow(ctx, cl)
+		err = d.follow(ctx, cl, gen)
 		d.metrics.amiUp.Set(0)
 		if ctx.Err() != nil {
 			return
@@ -41,7 +40,7 @@ func (d *Daemon) watch(ctx context.Context) {
 }
 
 // follow handles one AMI connection until it fails.
-func (d *Daemon) follow(ctx context.Context, cl *ami.Client) error {
+func (d *Daemon) follow(ctx context.Context, cl *ami.Client, gen uint64) error {
 	// What events taught about ringinuse may be stale now (Asterisk may have
 	// restarted and reset it): unknown is safer than wrong, since the engine
 	// neither journals nor acts on an unknown ringinuse.
@@ -55,7 +54,7 @@ func (d *Daemon) follow(ctx context.Context, cl *ami.Client) error {
 		if err != nil {
 			return err
 		}
-		if err := d.handle(ctx, batch); err != nil {
+		if err := d.handle(ctx, batch, gen); err != nil {
 			return err
 		}
 	}
@@ -63,19 +62,19 @@ func (d *Daemon) follow(ctx context.Context, cl *ami.Client) error {
 
 // handle processes one batch of events: a gap or FullyBooted means a full
 // reconcile; member events are hints.
-func (d *Daemon) handle(ctx context.Context, batch []ami.Event) error {
+func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64) error {
 	var hints []engine.Member
 	full := ""
 	for _, ev := range batch {
 		name := ev.Event()
-		d.ringuse.learn(ev.Message)
+		d.ringuse.learn(ev.Message, gen)
 		switch {
 		case ev.Gap:
 			full = "event queue overflow"
 		case name == "FullyBooted":
 			full = "FullyBooted"
 		case isQueueReload(ev.Message):
-			d.ringuse.reload()
+			d.ringuse.reload(gen)
 			full = "app_queue reload"
 		case ami.IsMemberEvent(name):
 			d.metrics.events.WithLabelValues(name).Inc()

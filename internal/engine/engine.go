@@ -70,6 +70,7 @@ type Engine struct {
 	opts   Options
 	mu     *sync.Mutex
 	silent *silentSet
+	start  *startCache // Asterisk's start time per connection (see steadyReadOnLink)
 }
 
 // ErrQueueUndefined is reported for a register whose queue the local
@@ -87,7 +88,7 @@ func New(o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{opts: o, mu: new(sync.Mutex), silent: &silentSet{}}
+	return &Engine{opts: o, mu: new(sync.Mutex), silent: &silentSet{}, start: &startCache{}}
 }
 
 // DryRun returns an engine that shares e's lock, journal and AMI session but
@@ -95,7 +96,7 @@ func New(o Options) *Engine {
 func (e *Engine) DryRun() *Engine {
 	o := e.opts
 	o.DryRun = true
-	return &Engine{opts: o, mu: e.mu, silent: e.silent}
+	return &Engine{opts: o, mu: e.mu, silent: e.silent, start: e.start}
 }
 
 // Node returns this node's name.

@@ -112,7 +112,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 			continue
 		case ok && live.Matches(en.Register) && !learnedRinginuse(en.Register, live):
 			continue
-		case ok && owed(en.Register, live):
+		case ok && owed(en.Register, live) && !learnedRinginuse(en.Register, live):
 			continue // not news: the next reconcile puts it right
 		case !ok && live == nil:
 			continue

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
@@ -119,6 +120,9 @@ const maxReadAttempts = 3
 // for the new run's (and record the restart as handled) or the new run's
 // for the old one's (and journal the restart's losses as removals).
 func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, error) {
+	if g, ok := e.opts.AMI.(generational); ok {
+		return e.steadyReadOnLink(ctx, g, read)
+	}
 	for range maxReadAttempts {
 		before, err := startTime(ctx, e.opts.AMI)
 		if err != nil {
@@ -136,6 +140,65 @@ func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, 
 		}
 	}
 	return time.Time{}, errors.New("read live state: asterisk restarted during every attempt")
+}
+
+// generational is an AMI whose connection is numbered (ami.Link): a restart
+// of Asterisk always ends the connection, so reads made on one connection
+// are of one Asterisk run.
+type generational interface {
+	Generation() uint64
+}
+
+// steadyReadOnLink is steadyRead on a numbered connection: Asterisk's start
+// time is asked once per connection, and a read is steady when the
+// connection did not change under it. The live path then costs one
+// QueueStatus, not two CoreStatus around it.
+func (e *Engine) steadyReadOnLink(ctx context.Context, g generational, read func() error) (time.Time, error) {
+	for range maxReadAttempts {
+		startup, gen, err := e.start.of(ctx, e.opts.AMI, g)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if err := read(); err != nil {
+			return time.Time{}, err
+		}
+		if g.Generation() == gen {
+			return startup, nil
+		}
+	}
+	return time.Time{}, errors.New("read live state: asterisk restarted during every attempt")
+}
+
+// startCache remembers Asterisk's start time for one connection.
+type startCache struct {
+	mu      sync.Mutex
+	gen     uint64
+	startup time.Time
+}
+
+// of returns the start time of the Asterisk on connection gen, asking it
+// only when the connection is new.
+func (c *startCache) of(ctx context.Context, a AMI, g generational) (time.Time, uint64, error) {
+	c.mu.Lock()
+	if gen := g.Generation(); gen != 0 && gen == c.gen {
+		defer c.mu.Unlock()
+		return c.startup, gen, nil
+	}
+	c.mu.Unlock()
+	for range maxReadAttempts {
+		before := g.Generation()
+		startup, err := startTime(ctx, a)
+		if err != nil {
+			return time.Time{}, 0, err
+		}
+		if gen := g.Generation(); gen == before || before == 0 {
+			c.mu.Lock()
+			c.gen, c.startup = gen, startup
+			c.mu.Unlock()
+			return startup, gen, nil
+		}
+	}
+	return time.Time{}, 0, errors.New("read asterisk start time: the connection changed during every attempt")
 }
 
 // startTime asks Asterisk when it started. CoreStatus needs the system or

@@ -28,6 +28,13 @@ func NewLink(dial func(ctx context.Context) (*Client, error)) *Link {
 // Client returns the live client, dialling a new one when there is none or
 // the last one has gone.
 func (l *Link) Client(ctx context.Context) (*Client, error) {
+	cl, _, err := l.ClientGeneration(ctx)
+	return cl, err
+}
+
+// ClientGeneration is Client, with the number of that client's connection
+// (see Generation): what arrives on the client belongs to that generation.
+func (l *Link) ClientGeneration(ctx context.Context) (*Client, uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cl != nil {
@@ -35,15 +42,15 @@ func (l *Link) Client(ctx context.Context) (*Client, error) {
 		case <-l.cl.Done():
 			l.cl = nil
 		default:
-			return l.cl, nil
+			return l.cl, l.gen, nil
 		}
 	}
 	cl, err := l.dial(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	l.cl, l.gen = cl, l.gen+1
-	return cl, nil
+	return cl, l.gen, nil
 }
 
 // Generation returns the number of the current connection (0 before the

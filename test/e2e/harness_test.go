@@ -41,14 +41,16 @@ func startDaemon(n *harness.Node) error {
 	return err
 }
 
-// resync runs `queuesync resync args...` on n and fails unless it exits 0.
+// resync runs `queuesync resync args...` on n and fails unless it exits 0;
+// it returns what the command printed, the table (stdout) then the summary
+// (stderr when piped).
 func resync(t *testing.T, n *harness.Node, args ...string) string {
 	t.Helper()
 	r := tb.CLI(n, harness.CLIOptions{}, append([]string{"resync"}, args...)...)
 	if r.Err != nil {
 		t.Fatalf("resync on %s: exit %d\nstdout:\n%s\nstderr:\n%s", n.Name, r.Code(), r.Stdout, r.Stderr)
 	}
-	return r.Stdout
+	return r.Stdout + r.Stderr
 }
 
 // amiClient logs in to n's Asterisk with events off; the client is closed
