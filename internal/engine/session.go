@@ -115,7 +115,22 @@ func (s *Session) journalSteps(ctx context.Context, steps []*step) error {
 	return nil
 }
 
+// journalChunk is how many registers one journal write carries at most: a
+// node's first reconcile (every member new) is written in chunks, so that
+// neither the database round trip nor its memory grows with the node.
+const journalChunk = 5000
+
 func (s *Session) putBatch(ctx context.Context, sts []*step, o store.PutOptions) error {
+	for len(sts) > journalChunk {
+		if err := s.putChunk(ctx, sts[:journalChunk], o); err != nil {
+			return err
+		}
+		sts = sts[journalChunk:]
+	}
+	return s.putChunk(ctx, sts, o)
+}
+
+func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions) error {
 	regs := make([]state.Register, len(sts))
 	for i, st := range sts {
 		regs[i] = *st.put

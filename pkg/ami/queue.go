@@ -38,21 +38,19 @@ func (c *Client) QueueStatus(ctx context.Context, queue, member string) (QueueSt
 	if member != "" {
 		a.Headers = append(a.Headers, Header{Key: "Member", Value: member})
 	}
-	_, items, err := c.DoList(ctx, a)
-	if err != nil {
-		return QueueStatus{}, err
-	}
+	// Each item is decoded as it arrives: the raw messages of a large node
+	// (about 320 bytes a member on the wire) are never held all at once.
 	var st QueueStatus
-	for _, it := range items {
+	_, err := c.DoListEach(ctx, a, func(it Message) {
 		switch ev := it.Event(); {
 		case strings.EqualFold(ev, "QueueMember"):
-			if st.Members == nil {
-				st.Members = make([]QueueMember, 0, len(items))
-			}
 			st.Members = append(st.Members, DecodeQueueMember(it))
 		case strings.EqualFold(ev, "QueueParams"):
 			st.Params = append(st.Params, DecodeQueueParams(it))
 		}
+	})
+	if err != nil {
+		return QueueStatus{}, err
 	}
 	return st, nil
 }

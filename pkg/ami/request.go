@@ -17,6 +17,7 @@ type request struct {
 	action string
 	id     string
 	list   bool // collect list items until the completion event
+	each   func(Message) // when set, gets each list item instead of items (on the reader)
 
 	done  chan struct{} // closed by finish
 	resp  Message
@@ -49,7 +50,7 @@ func (r *request) finish(err error) {
 // discarded; use DoList to collect them. When ctx ends first, Do returns an
 // error wrapping ctx.Err() and the late response is discarded.
 func (c *Client) Do(ctx context.Context, a Action) (Message, error) {
-	resp, _, err := c.roundTrip(ctx, a, false)
+	resp, _, err := c.roundTrip(ctx, a, false, nil)
 	return resp, err
 }
 
@@ -60,15 +61,24 @@ func (c *Client) Do(ctx context.Context, a Action) (Message, error) {
 // completion event. A success response with neither an EventList header nor
 // a Message containing "follow" ends the list at once (nothing will follow).
 func (c *Client) DoList(ctx context.Context, a Action) (Message, []Message, error) {
-	return c.roundTrip(ctx, a, true)
+	return c.roundTrip(ctx, a, true, nil)
+}
+
+// DoListEach is DoList handing each list item to each as it arrives,
+// instead of collecting them: a list of any length is read in the memory
+// its caller keeps. each runs on the client's reader and must be quick; it
+// is not called after DoListEach returns.
+func (c *Client) DoListEach(ctx context.Context, a Action, each func(Message)) (Message, error) {
+	resp, _, err := c.roundTrip(ctx, a, true, each)
+	return resp, err
 }
 
 // roundTrip validates, registers, sends and waits for one action.
-func (c *Client) roundTrip(ctx context.Context, a Action, list bool) (Message, []Message, error) {
+func (c *Client) roundTrip(ctx context.Context, a Action, list bool, each func(Message)) (Message, []Message, error) {
 	if err := validateAction(a); err != nil {
 		return Message{}, nil, err
 	}
-	req := &request{action: a.Name, id: c.nextID(), list: list, done: make(chan struct{})}
+	req := &request{action: a.Name, id: c.nextID(), list: list, each: each, done: make(chan struct{})}
 	if err := ctx.Err(); err != nil {
 		return Message{}, nil, fmt.Errorf("ami %s (id %s): %w", req.action, req.id, err)
 	}
@@ -190,7 +200,11 @@ func (c *Client) onResponse(req *request, m Message) {
 // onListEvent handles an event carrying a live list request's ActionID.
 func (c *Client) onListEvent(req *request, m Message) {
 	if !isListEnd(m) {
-		req.items = append(req.items, m)
+		if req.each != nil {
+			req.each(m)
+		} else {
+			req.items = append(req.items, m)
+		}
 		return
 	}
 	delete(c.pending, req.id)
