@@ -16,7 +16,7 @@ const maxDropped = 1024
 type request struct {
 	action string
 	id     string
-	list   bool // collect list items until the completion event
+	list   bool          // collect list items until the completion event
 	each   func(Message) // when set, gets each list item instead of items (on the reader)
 
 	done  chan struct{} // closed by finish
