@@ -195,12 +195,18 @@ func (d *Daemon) shutdown() error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	err := d.srv.Shutdown(sctx)
-	if d.msrv != nil {
-		_ = d.msrv.Shutdown(sctx)
-	}
 	done := make(chan struct{})
-	go func() { d.stopPeers(); close(done) }()
+	go func() { d.stopPeers(); close(done) }() // deliveries in flight finish meanwhile
+	err := d.srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A peer's request still running: it gets no answer and the peer
+		// sends it again (a push is applied idempotently).
+		d.opts.Log.Warn("shutdown timeout: closing the peer API's connections with requests still running")
+		err = d.srv.Close()
+	}
+	if d.msrv != nil {
+		_ = d.msrv.Close()
+	}
 	select {
 	case <-done:
 	case <-sctx.Done():
