@@ -74,9 +74,7 @@ type node struct {
 	store *store.Store
 	clock *state.Clock
 	eng   *engine.Engine
-
-	opMu sync.Mutex
-	op   *ami.Client
+	op    *ami.Link // the operator's session
 }
 
 // nodeOption adjusts a node's fake Asterisk or engine.
@@ -103,37 +101,12 @@ func newNode(t testing.TB, name string, clk *manualClock, opts ...nodeOption) *n
 	}
 	srv := amitest.NewServer(so)
 	t.Cleanup(func() { srv.Close() })
-	n := &node{t: t, name: name, clk: clk, srv: srv, ami: &recAMI{srv: srv, user: user}, store: storetest.New(t),
-		clock: state.NewClock(clk.Now, time.Minute)}
-	t.Cleanup(n.ami.close)
-	t.Cleanup(func() {
-		if n.op != nil {
-			n.op.Close()
-		}
-	})
+	n := &node{t: t, name: name, clk: clk, srv: srv, ami: newRecAMI(srv, user), store: storetest.New(t),
+		clock: state.NewClock(clk.Now, time.Minute), op: srv.Link(operator, "off")}
+	t.Cleanup(func() { n.ami.close() })
+	t.Cleanup(func() { n.op.Close() })
 	n.eng = engine.New(engine.Options{Node: name, AMI: n.ami, Journal: n.store, Clock: n.clock, Now: clk.Now})
 	return n
-}
-
-// opClient returns the operator's connection, redialled when gone.
-func (n *node) opClient() *ami.Client {
-	n.t.Helper()
-	n.opMu.Lock()
-	defer n.opMu.Unlock()
-	if n.op != nil {
-		select {
-		case <-n.op.Done():
-			n.op = nil
-		default:
-			return n.op
-		}
-	}
-	cl, err := n.srv.Dial(ctxFor(n.t), operator, "off")
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.op = cl
-	return cl
 }
 
 // member is a dynamic member as an agent or the operator adds it.
@@ -147,7 +120,7 @@ type member struct {
 // add adds m on the node's Asterisk, as an agent would (not through queuesync).
 func (n *node) add(m member) {
 	n.t.Helper()
-	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, StateInterface: m.StateInterface, Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
 	if err != nil {
 		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
@@ -157,7 +130,7 @@ func (n *node) add(m member) {
 // addWith adds m with its own wrap-up time, as an agent logging in would.
 func (n *node) addWith(m member, wrapuptime int) {
 	n.t.Helper()
-	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, Penalty: m.Penalty, Wrapuptime: &wrapuptime})
 	if err != nil {
 		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
@@ -166,21 +139,21 @@ func (n *node) addWith(m member, wrapuptime int) {
 
 func (n *node) remove(queue, iface string) {
 	n.t.Helper()
-	if err := n.opClient().QueueRemove(ctxFor(n.t), queue, iface); err != nil {
+	if err := n.op.QueueRemove(ctxFor(n.t), queue, iface); err != nil {
 		n.t.Fatalf("%s: remove %s: %v", n.name, iface, err)
 	}
 }
 
 func (n *node) pause(queue, iface string, paused bool, reason string) {
 	n.t.Helper()
-	if err := n.opClient().QueuePause(ctxFor(n.t), queue, iface, paused, reason); err != nil {
+	if err := n.op.QueuePause(ctxFor(n.t), queue, iface, paused, reason); err != nil {
 		n.t.Fatalf("%s: pause %s: %v", n.name, iface, err)
 	}
 }
 
 func (n *node) penalty(queue, iface string, p int) {
 	n.t.Helper()
-	if err := n.opClient().QueuePenalty(ctxFor(n.t), queue, iface, p); err != nil {
+	if err := n.op.QueuePenalty(ctxFor(n.t), queue, iface, p); err != nil {
 		n.t.Fatalf("%s: penalty %s: %v", n.name, iface, err)
 	}
 }
@@ -386,32 +359,33 @@ func kinds(calls []call) []string {
 }
 
 // restart restarts the node's Asterisk ("core restart now") and waits
-// until the engine's and the operator's connections are gone.
+// until the engine's connection is gone.
 func (n *node) restart(persist bool) {
 	n.t.Helper()
-	old, op := n.ami.current(), n.op
-	n.srv.Restart(persist)
-	waitGone(n.t, old)
-	waitGone(n.t, op)
+	n.cut(func() { n.srv.Restart(persist) })
 }
 
-// drop cuts every AMI connection of the node and waits until they are gone.
+// drop cuts every AMI connection of the node and waits until the engine's
+// is gone.
 func (n *node) drop() {
 	n.t.Helper()
-	old, op := n.ami.current(), n.op
-	n.srv.DropConnections()
-	waitGone(n.t, old)
-	waitGone(n.t, op)
+	n.cut(n.srv.DropConnections)
 }
 
-func waitGone(t testing.TB, cl *ami.Client) {
-	t.Helper()
-	if cl == nil {
+// cut runs f, which closes the fake's connections, and waits until the
+// engine's client has seen it, so that its next action redials. The
+// operator's session needs no wait: an ami.Link retries an action that
+// found its connection closed.
+func (n *node) cut(f func()) {
+	n.t.Helper()
+	old := n.ami.current()
+	f()
+	if old == nil {
 		return
 	}
 	select {
-	case <-cl.Done():
-	case <-ctxFor(t).Done():
-		t.Fatal("AMI connection still open after the fake closed it")
+	case <-old.Done():
+	case <-ctxFor(n.t).Done():
+		n.t.Fatal("AMI connection still open after the fake closed it")
 	}
 }

@@ -202,7 +202,7 @@ func TestFirstSeenPausedMemberDatedByPause(t *testing.T) {
 func TestLeastPrivilegeUser(t *testing.T) {
 	clk := &manualClock{t: base}
 	a := newNode(t, "sop1", clk, asUser("queuesync-min"))
-	if _, err := (&recAMI{srv: a.srv, user: "queuesync-min"}).CoreStatus(ctxFor(t)); err == nil {
+	if _, err := newRecAMI(a.srv, "queuesync-min").CoreStatus(ctxFor(t)); err == nil {
 		t.Fatal("the fake let queuesync-min run CoreStatus")
 	}
 	clk.Advance(time.Second)
