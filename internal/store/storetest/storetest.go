@@ -1,60 +1,27 @@
 // Package storetest gives tests of other packages a real, migrated journal
-// (internal/store) on a schema of its own in the PostgreSQL database named
-// by QUEUESYNC_TEST_DATABASE. It skips the test when that variable is
-// unset. It must not be imported by production code.
+// (internal/store) on a PostgreSQL schema of its own (pgtest). It skips the
+// test when QUEUESYNC_TEST_DATABASE is unset. It must not be imported by
+// production code.
 package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/internal/store/storetest/pgtest"
 )
-
-// EnvVar names the database the tests use.
-const EnvVar = "QUEUESYNC_TEST_DATABASE"
-
-// URL returns QUEUESYNC_TEST_DATABASE or skips the test.
-func URL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(EnvVar)
-	if u == "" {
-		t.Skip(EnvVar + " not set; skipping PostgreSQL test")
-	}
-	return u
-}
-
-// Schema creates a uniquely named schema, dropped with everything in it
-// when the test ends, and returns a URL of the test database whose
-// search_path is that schema.
-func Schema(t testing.TB) string {
-	t.Helper()
-	dbURL := URL(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "qs_test_" + hex.EncodeToString(b)
-	exec(t, dbURL, "CREATE SCHEMA "+name)
-	t.Cleanup(func() { exec(t, dbURL, "DROP SCHEMA "+name+" CASCADE") })
-	return withSearchPath(t, dbURL, name)
-}
 
 // New opens a migrated store on a fresh schema; it is closed and dropped
 // when the test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	return Open(t, Schema(t))
+	return Open(t, pgtest.Schema(t))
 }
 
-// Open opens and migrates a store at schemaURL (from Schema), closed when
-// the test ends. Opening the same URL twice gives two stores over one
+// Open opens and migrates a store at schemaURL (from pgtest.Schema), closed
+// when the test ends. Opening the same URL twice gives two stores over one
 // journal, as a node restarted over its database.
 func Open(t testing.TB, schemaURL string) *store.Store {
 	t.Helper()
@@ -69,35 +36,4 @@ func Open(t testing.TB, schemaURL string) *store.Store {
 		t.Fatal(err)
 	}
 	return s
-}
-
-// exec runs one statement on a connection of its own.
-func exec(t testing.TB, dbURL, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvVar, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-// withSearchPath returns dbURL with search_path set to schema.
-func withSearchPath(t testing.TB, dbURL, schema string) string {
-	t.Helper()
-	if !strings.Contains(dbURL, "://") {
-		return dbURL + " search_path=" + schema
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatalf("parse %s: %v", EnvVar, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
