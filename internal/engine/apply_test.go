@@ -8,7 +8,6 @@ import (
 
 	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/state"
-	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami/amitest"
 )
 
@@ -27,10 +26,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 	// resync --dry-run: reconcile, pull, push.
 	ctx := ctxFor(t)
-	sess, err := b.eng.DryRun().Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := b.begin(b.eng.DryRun(), nil)
 	defer sess.End()
 	local, err := sess.Reconcile(ctx)
 	if err != nil {
@@ -136,12 +132,9 @@ func TestPendingAlreadyAppliedIsSettled(t *testing.T) {
 	b := newNode(t, "sop2", clk)
 	b.reconcile()
 	clk.Advance(time.Second)
-	r := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true, MemberName: "Alice",
-		StateInterface: "PJSIP/1001", Membership: state.Dynamic, Penalty: 1,
-		Stamp: state.Stamp{Wall: clk.Now().UnixMilli()}, Origin: "sop1"}
-	if _, err := b.store.PutMany(ctxFor(t), []state.Register{r}, store.PutOptions{Pending: true, Via: "sop1"}); err != nil {
-		t.Fatal(err)
-	}
+	b.putPending(peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) {
+		r.MemberName, r.Penalty, r.Origin = "Alice", 1, "sop1"
+	}))
 	b.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
 	seq := b.maxSeq()
 	b.reconcile()
@@ -238,12 +231,7 @@ func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
 
 	// A pending register (queuesync applying a peer's change) is left alone.
 	clk.Advance(time.Second)
-	r := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true, MemberName: "Alice",
-		StateInterface: "PJSIP/1001", Membership: state.Dynamic, Penalty: 8,
-		Stamp: state.Stamp{Wall: clk.Now().UnixMilli()}, Origin: "sop2"}
-	if _, err := a.store.PutMany(ctxFor(t), []state.Register{r}, store.PutOptions{Pending: true, Via: "sop2"}); err != nil {
-		t.Fatal(err)
-	}
+	a.putPending(peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.MemberName, r.Penalty = "Alice", 8 }))
 	seq = a.maxSeq()
 	if outs := a.capture(hint); len(outs) != 0 {
 		t.Errorf("capture of a pending member: %s", describe(outs))

@@ -122,9 +122,7 @@ func (n *node) add(m member) {
 	n.t.Helper()
 	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, StateInterface: m.StateInterface, Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
-	if err != nil {
-		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
-	}
+	n.must("add "+m.Interface, err)
 }
 
 // addWith adds m with its own wrap-up time, as an agent logging in would.
@@ -132,30 +130,22 @@ func (n *node) addWith(m member, wrapuptime int) {
 	n.t.Helper()
 	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, Penalty: m.Penalty, Wrapuptime: &wrapuptime})
-	if err != nil {
-		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
-	}
+	n.must("add "+m.Interface, err)
 }
 
 func (n *node) remove(queue, iface string) {
 	n.t.Helper()
-	if err := n.op.QueueRemove(ctxFor(n.t), queue, iface); err != nil {
-		n.t.Fatalf("%s: remove %s: %v", n.name, iface, err)
-	}
+	n.must("remove "+iface, n.op.QueueRemove(ctxFor(n.t), queue, iface))
 }
 
 func (n *node) pause(queue, iface string, paused bool, reason string) {
 	n.t.Helper()
-	if err := n.op.QueuePause(ctxFor(n.t), queue, iface, paused, reason); err != nil {
-		n.t.Fatalf("%s: pause %s: %v", n.name, iface, err)
-	}
+	n.must("pause "+iface, n.op.QueuePause(ctxFor(n.t), queue, iface, paused, reason))
 }
 
 func (n *node) penalty(queue, iface string, p int) {
 	n.t.Helper()
-	if err := n.op.QueuePenalty(ctxFor(n.t), queue, iface, p); err != nil {
-		n.t.Fatalf("%s: penalty %s: %v", n.name, iface, err)
-	}
+	n.must("penalty "+iface, n.op.QueuePenalty(ctxFor(n.t), queue, iface, p))
 }
 
 // live returns the fake's member iface of queue, or nil.
@@ -176,17 +166,8 @@ func (n *node) reconcile() []engine.Outcome {
 
 func (n *node) reconcileWith(e *engine.Engine, queues []string) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := e.Begin(ctx, queues)
-	if err != nil {
-		n.t.Fatalf("%s: begin: %v", n.name, err)
-	}
-	defer sess.End()
-	outs, err := sess.Reconcile(ctx)
-	if err != nil {
-		n.t.Fatalf("%s: reconcile: %v", n.name, err)
-	}
-	return outs
+	sess := n.begin(e, queues)
+	return n.run(sess, "reconcile", sess.Reconcile)
 }
 
 // pull runs Begin + Pull from p (as queuesync pull does).
@@ -197,50 +178,61 @@ func (n *node) pull(p engine.Peer) []engine.Outcome {
 
 func (n *node) pullWith(e *engine.Engine, p engine.Peer) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := e.Begin(ctx, nil)
-	if err != nil {
-		n.t.Fatalf("%s: begin: %v", n.name, err)
-	}
-	defer sess.End()
-	_, outs, err := sess.Pull(ctx, p, nil)
-	if err != nil {
-		n.t.Fatalf("%s: pull from %s: %v", n.name, p.Name, err)
-	}
-	return outs
+	sess := n.begin(e, nil)
+	return n.run(sess, "pull from "+p.Name, func(ctx context.Context) ([]engine.Outcome, error) {
+		_, outs, err := sess.Pull(ctx, p, nil)
+		return outs, err
+	})
 }
 
 // apply applies regs as received from peer from, in a session scoped to
 // their members (as the daemon does).
 func (n *node) apply(from string, regs ...state.Register) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := n.eng.BeginMembers(ctx, engine.Members(regs))
-	if err != nil {
-		n.t.Fatalf("%s: begin members: %v", n.name, err)
-	}
-	defer sess.End()
-	outs, err := sess.Apply(ctx, from, regs)
-	if err != nil {
-		n.t.Fatalf("%s: apply: %v", n.name, err)
-	}
-	return outs
+	sess := n.beginMembers(engine.Members(regs))
+	return n.run(sess, "apply", func(ctx context.Context) ([]engine.Outcome, error) { return sess.Apply(ctx, from, regs) })
 }
 
 // capture runs Capture for the hinted members.
 func (n *node) capture(hints ...engine.Member) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := n.eng.BeginMembers(ctx, hints)
-	if err != nil {
-		n.t.Fatalf("%s: begin members: %v", n.name, err)
-	}
+	sess := n.beginMembers(hints)
+	return n.run(sess, "capture", sess.Capture)
+}
+
+// begin begins a session of e over queues (all when nil), failing the test
+// on an error. The caller ends it (run does).
+func (n *node) begin(e *engine.Engine, queues []string) *engine.Session {
+	n.t.Helper()
+	sess, err := e.Begin(ctxFor(n.t), queues)
+	n.must("begin", err)
+	return sess
+}
+
+// beginMembers begins a session of the node's engine over members only.
+func (n *node) beginMembers(members []engine.Member) *engine.Session {
+	n.t.Helper()
+	sess, err := n.eng.BeginMembers(ctxFor(n.t), members)
+	n.must("begin members", err)
+	return sess
+}
+
+// run runs f in sess, ends sess and returns f's outcomes; an error of f
+// fails the test, saying what failed.
+func (n *node) run(sess *engine.Session, what string, f func(context.Context) ([]engine.Outcome, error)) []engine.Outcome {
+	n.t.Helper()
 	defer sess.End()
-	outs, err := sess.Capture(ctx)
-	if err != nil {
-		n.t.Fatalf("%s: capture: %v", n.name, err)
-	}
+	outs, err := f(ctxFor(n.t))
+	n.must(what, err)
 	return outs
+}
+
+// must fails the test when err is not nil, naming the node and what failed.
+func (n *node) must(what string, err error) {
+	n.t.Helper()
+	if err != nil {
+		n.t.Fatalf("%s: %s: %v", n.name, what, err)
+	}
 }
 
 // entry returns the journal entry of queue/iface.
@@ -261,6 +253,14 @@ func (n *node) mustEntry(queue, iface string) store.Entry {
 		n.t.Fatalf("%s: no journal entry for %s/%s", n.name, queue, iface)
 	}
 	return en
+}
+
+// putPending journals r pending, via its origin, as the engine does before
+// it acts on a peer's change.
+func (n *node) putPending(r state.Register) {
+	n.t.Helper()
+	_, err := n.store.PutMany(ctxFor(n.t), []state.Register{r}, store.PutOptions{Pending: true, Via: r.Origin})
+	n.must("put pending", err)
 }
 
 // entries returns the whole journal.

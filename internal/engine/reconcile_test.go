@@ -209,19 +209,11 @@ func TestLeastPrivilegeUser(t *testing.T) {
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 	clk.Advance(time.Second)
 
-	ctx := ctxFor(t)
-	sess, err := a.eng.Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := a.begin(a.eng, nil)
 	if got := sess.View().Startup; !got.Equal(a.srv.StartupTime()) {
 		t.Errorf("estimated start %v, want %v (the static member's login)", got, a.srv.StartupTime())
 	}
-	outs, err := sess.Reconcile(ctx)
-	sess.End()
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs := a.run(sess, "reconcile", sess.Reconcile)
 	if o := byKey(t, outs, "sales", "PJSIP/1001"); o.Result != engine.Journalled {
 		t.Errorf("first reconcile: %s", describe(outs))
 	}

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -155,16 +156,8 @@ func TestTombstoneBeatsOlderPresent(t *testing.T) {
 	}
 
 	// sop1 pushes everything it has (no snapshot known).
-	ctx := ctxFor(t)
-	sess, err := a.eng.Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := sess.Push(ctx, toB, nil)
-	sess.End()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := a.begin(a.eng, nil)
+	outs := a.run(sess, "push", func(ctx context.Context) ([]engine.Outcome, error) { return sess.Push(ctx, toB, nil) })
 	o = byKey(t, outs, "sales", "PJSIP/1001")
 	if o.Result != engine.Applied || o.Winner == nil || o.Winner.Present {
 		t.Errorf("sop1 push: %s, want the tombstone applied here", describe(outs))
