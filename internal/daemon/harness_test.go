@@ -16,7 +16,6 @@ import (
 	"github.com/queuesync/queuesync/internal/daemon"
 	"github.com/queuesync/queuesync/internal/engine"
 	qsnode "github.com/queuesync/queuesync/internal/node"
-	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/internal/store/storetest"
 	"github.com/queuesync/queuesync/pkg/ami"
@@ -323,20 +322,12 @@ func (n *node) actions() map[string]int {
 // entry returns the journal entry of queue/iface.
 func (n *node) entry(queue, iface string) (store.Entry, bool) {
 	n.t.Helper()
-	en, ok, err := n.store.Get(ctxFor(n.t), state.NewKey(queue, iface))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return en, ok
+	return storetest.Get(n.t, n.store, queue, iface)
 }
 
 func (n *node) maxSeq() int64 {
 	n.t.Helper()
-	s, err := n.store.MaxSeq(ctxFor(n.t))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return s
+	return storetest.MaxSeq(n.t, n.store)
 }
 
 // synced renders the synced state of a queue's members, sorted.

@@ -238,11 +238,7 @@ func (n *node) must(what string, err error) {
 // entry returns the journal entry of queue/iface.
 func (n *node) entry(queue, iface string) (store.Entry, bool) {
 	n.t.Helper()
-	en, ok, err := n.store.Get(ctxFor(n.t), state.NewKey(queue, iface))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return en, ok
+	return storetest.Get(n.t, n.store, queue, iface)
 }
 
 // mustEntry returns the journal entry of queue/iface or fails.
@@ -266,20 +262,12 @@ func (n *node) putPending(r state.Register) {
 // entries returns the whole journal.
 func (n *node) entries() []store.Entry {
 	n.t.Helper()
-	es, err := n.store.List(ctxFor(n.t), nil)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return es
+	return storetest.List(n.t, n.store)
 }
 
 func (n *node) maxSeq() int64 {
 	n.t.Helper()
-	s, err := n.store.MaxSeq(ctxFor(n.t))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return s
+	return storetest.MaxSeq(n.t, n.store)
 }
 
 // byKey returns the outcome of queue/iface, failing when there is none.
