@@ -155,8 +155,7 @@ func TestStaticMembersReportedNeverAddedOrRemoved(t *testing.T) {
 			{Interface: "Local/2000@agents", Name: "Static Agent", StateInterface: "Custom:2000"}}, extra...)},
 			amitest.Queue{Name: "sales"})
 	}
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk, static())
+	a, clk := solo(t, static())
 	b := newNode(t, "sop2", clk, static(amitest.StaticMember{Interface: "Local/2001@agents", Name: "Only On B"}))
 	toB := link(t, a, b)
 	clk.Advance(time.Second)
@@ -204,8 +203,7 @@ func TestStaticMembersReportedNeverAddedOrRemoved(t *testing.T) {
 // the journal (Asterisk fires them for no-op pauses and penalties) is not
 // news, and a pending member is being applied by queuesync itself.
 func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.reconcile() // the daemon reconciles at every connect, then captures
 	clk.Advance(time.Second)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
@@ -255,11 +253,7 @@ func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
 // A peer register that equals what the journal already holds is in sync:
 // nothing is journalled or done.
 func TestApplySameVersionInSync(t *testing.T) {
-	a, b, toA, _ := pair(t)
-	a.add(alice)
-	a.clk.Advance(time.Second)
-	b.pull(toA)
-	b.ami.Calls()
+	a, b, _, _ := pairSharing(t, alice)
 	seq := b.maxSeq()
 	en := a.mustEntry("sales", "PJSIP/1001")
 	o := byKey(t, b.apply("sop1", en.Register), "sales", "PJSIP/1001")

@@ -109,6 +109,13 @@ func newNode(t testing.TB, name string, clk *manualClock, opts ...nodeOption) *n
 	return n
 }
 
+// solo returns node sop1 on a manual clock of its own, started at base.
+func solo(t testing.TB, opts ...nodeOption) (*node, *manualClock) {
+	t.Helper()
+	clk := &manualClock{t: base}
+	return newNode(t, "sop1", clk, opts...), clk
+}
+
 // member is a dynamic member as an agent or the operator adds it.
 type member struct {
 	Queue, Interface, Name, StateInterface string
@@ -123,6 +130,17 @@ func (n *node) add(m member) {
 	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, StateInterface: m.StateInterface, Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
 	n.must("add "+m.Interface, err)
+}
+
+// staff has agents add ms a second from now, then lets another second
+// pass: how most tests set the scene.
+func (n *node) staff(ms ...member) {
+	n.t.Helper()
+	n.clk.Advance(time.Second)
+	for _, m := range ms {
+		n.add(m)
+	}
+	n.clk.Advance(time.Second)
 }
 
 // addWith adds m with its own wrap-up time, as an agent logging in would.
