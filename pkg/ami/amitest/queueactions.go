@@ -125,15 +125,15 @@ func (s *Server) queueRingInUse(sess *session, m ami.Message, r reply) {
 	if !need(sess, m, r, "Interface", "RingInUse") {
 		return
 	}
-	v := m.Get("RingInUse")
-	if !astTrue(v) && !astFalse(v) {
+	ringinuse, ok := truth(m.Get("RingInUse"))
+	if !ok {
 		sess.send(response(r, "Error", "Message",
 			"'RingInUse' parameter must be a truth value (yes/no, on/off, 0/1, etc)"))
 		return
 	}
 	s.setMembers(sess, m, r, "QueueMemberRinginuse", "Interface ringinuse set successfully",
 		"Invalid interface, queuename, or ringinuse value\n", func(_ *queue, mem *member) bool {
-			mem.ringinuse = astTrue(v)
+			mem.ringinuse = ringinuse
 			return true
 		})
 }
