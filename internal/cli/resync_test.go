@@ -63,14 +63,11 @@ func (n resyncNode) operate(t *testing.T, f func(ctx context.Context, cl *ami.Cl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl, err := ami.Dial(ctx, n.ast.Addr(), ami.Options{})
+	cl, err := n.ast.Dial(ctx, operatorUser, "off")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if err := cl.Login(ctx, operatorUser, "queuesync", "off"); err != nil {
-		t.Fatal(err)
-	}
 	if err := f(ctx, cl); err != nil {
 		t.Fatal(err)
 	}
