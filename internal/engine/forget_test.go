@@ -148,8 +148,7 @@ func TestLocalPauseReasonsStayLocal(t *testing.T) {
 // accepts any bytes) is skipped and reported; the reconcile journals the
 // others and does not fail.
 func TestUncarriableMemberSkipped(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, _ := solo(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/\xe9", Name: "Odd"})
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	outs := a.reconcile()
