@@ -13,24 +13,26 @@ const module = "github.com/queuesync/queuesync/"
 // may import only packages of a lower layer. Packages of one layer stand
 // beside each other and do not import each other.
 var layers = map[string]int{
-	"pkg/ami":                  0,
-	"internal/build":           0,
-	"internal/sdnotify":        0,
-	"internal/state":           1,
-	"internal/config":          2,
-	"internal/store":           3,
-	"internal/peer":            3,
-	"internal/engine":          4,
-	"internal/node":            5,
-	"internal/daemon":          6,
-	"internal/cli":             7,
-	"cmd/queuesync":            8,
-	"pkg/ami/amitest":          1, // test support: imported by tests only
-	"internal/store/storetest": 4,
+	"pkg/ami":                         0,
+	"internal/build":                  0,
+	"internal/sdnotify":               0,
+	"internal/state":                  1,
+	"internal/config":                 2,
+	"internal/store":                  3,
+	"internal/peer":                   3,
+	"internal/engine":                 4,
+	"internal/node":                   5,
+	"internal/daemon":                 6,
+	"internal/cli":                    7,
+	"cmd/queuesync":                   8,
+	"pkg/ami/amitest":                 1, // test support: imported by tests only
+	"internal/store/storetest":        4,
+	"internal/store/storetest/pgtest": 1, // test support: imported by tests only
 }
 
 // testSupport may be imported by tests only, never by a production package.
-var testSupport = map[string]bool{"pkg/ami/amitest": true, "internal/store/storetest": true}
+var testSupport = map[string]bool{"pkg/ami/amitest": true, "internal/store/storetest": true,
+	"internal/store/storetest/pgtest": true}
 
 // TestLayering reads the import graph with `go list` and fails when a
 // package imports one of its own layer or above, or test support, or when

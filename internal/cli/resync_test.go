@@ -11,6 +11,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/store/storetest"
+	"github.com/queuesync/queuesync/internal/store/storetest/pgtest"
 	"github.com/queuesync/queuesync/pkg/ami"
 	"github.com/queuesync/queuesync/pkg/ami/amitest"
 )
@@ -30,7 +31,7 @@ func newResyncNode(t *testing.T, dir, name, listen, peerName, peerListen string)
 		Users: append(amitest.DefaultUsers(), amitest.User{Name: operatorUser, Secret: "queuesync", Read: "all", Write: "all"}),
 	})
 	t.Cleanup(func() { ast.Close() })
-	dbURL := storetest.Schema(t)
+	dbURL := pgtest.Schema(t)
 	storetest.Open(t, dbURL) // migrated
 	n := resyncNode{name: name, listen: listen, ast: ast}
 	yaml := fmt.Sprintf(`node: %s
@@ -62,14 +63,11 @@ func (n resyncNode) operate(t *testing.T, f func(ctx context.Context, cl *ami.Cl
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cl, err := ami.Dial(ctx, n.ast.Addr(), ami.Options{})
+	cl, err := n.ast.Dial(ctx, operatorUser, "off")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if err := cl.Login(ctx, operatorUser, "queuesync", "off"); err != nil {
-		t.Fatal(err)
-	}
 	if err := f(ctx, cl); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +87,7 @@ func hasMember(n resyncNode, queue, iface string) (ami.QueueMember, bool) {
 // made while nothing watched reaches the other, a second run changes
 // nothing, and the node is assembled only by commands that need it.
 func TestResyncInProcess(t *testing.T) {
-	storetest.URL(t)
+	pgtest.URL(t)
 	dir := t.TempDir()
 	writeFile(t, dir, "ami.secret", "queuesync\n", 0o600)
 	writeFile(t, dir, "peer.secret", "resync-test-shared-secret-0123456789\n", 0o600)

@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -100,10 +99,10 @@ func e2eSetup(ctx context.Context, t *testing.T, dir string) (e2eNode, e2eNode) 
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	ports := [2]string{freePort(t), freePort(t)}
+	addrs := [2]string{reservePort(t), reservePort(t)}
 	var nodes [2]e2eNode
 	for i := range nodes {
-		n := e2eNode{name: fmt.Sprintf("sop%d", i+1), db: fmt.Sprintf("qs_cli_status_sop%d", i+1), listen: "127.0.0.1:" + ports[i]}
+		n := e2eNode{name: fmt.Sprintf("sop%d", i+1), db: fmt.Sprintf("qs_cli_status_sop%d", i+1), listen: addrs[i]}
 		for _, q := range []string{"DROP DATABASE IF EXISTS " + n.db + " WITH (FORCE)", "CREATE DATABASE " + n.db} {
 			if _, err := conn.Exec(ctx, q); err != nil {
 				t.Fatal(err)
@@ -122,25 +121,14 @@ ami: {address: %s, username: %s, secret_file: %s/ami.secret}
 database: {url: "%s"}
 listen: %s
 peers:
-  - {name: sop%d, url: "http://127.0.0.1:%s", secret_file: %s/peer.secret, queues: [billing]}
+  - {name: sop%d, url: "http://%s", secret_file: %s/peer.secret, queues: [billing]}
 log_file: %s/%s.log
-`, n.name, os.Getenv(fmt.Sprintf("QS_AST%d_AMI", i)), os.Getenv("QS_AMI_USER"), dir, u, n.listen, 2-i, ports[1-i], dir, dir, n.name)
+`, n.name, os.Getenv(fmt.Sprintf("QS_AST%d_AMI", i)), os.Getenv("QS_AMI_USER"), dir, u, n.listen, 2-i, addrs[1-i], dir, dir, n.name)
 		n.cfg = writeFile(t, dir, n.name+".yaml", yaml, 0o644)
 		e2eRun(ctx, t, n, ExitOK, "journal schema up to date", "migrate")
 		nodes[i] = n
 	}
 	return nodes[0], nodes[1]
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	_, port, _ := net.SplitHostPort(l.Addr().String())
-	return port
 }
 
 // waitHealthy waits until the daemon at addr answers HTTP (any status).

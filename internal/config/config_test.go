@@ -237,6 +237,7 @@ func TestRedactURL(t *testing.T) {
 		{"postgres://u:p%40ss@h:5432/db", "postgres://u:xxxxx@h:5432/db"},
 		{"postgres://u@h/db", "postgres://u@h/db"},
 		{"postgresql://u@h/db?sslmode=disable&password=zz", "postgresql://u@h/db?password=xxxxx&sslmode=disable"},
+		{"postgres://u@h/db?password=zz", "postgres://u@h/db?password=xxxxx"},
 		{"host=h password=zz user=u", "host=h password=xxxxx user=u"},
 		{"host=h password='z z' user=u", "host=h password=xxxxx user=u"},
 		{"postgres://u:zz@h:bad/db", "postgres://u:xxxxx@h:bad/db"},

@@ -23,9 +23,7 @@ func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	// listens to them is never learnt. Wait until both daemons do.
 	barrier(t, a, b, "PJSIP/9000")
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
-	a.do(func(cl *ami.Client) error {
-		return cl.QueueMemberRingInUse(context.Background(), "sales", "PJSIP/1001", false)
-	})
+	a.check(a.op.QueueMemberRingInUse(context.Background(), "sales", "PJSIP/1001", false))
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
 	barrier(t, a, b, "PJSIP/9003") // every change of a's has reached b
 	sent := func() int { return b.actions()["QueueMemberRingInUse"] }

@@ -2,7 +2,6 @@ package daemon_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,7 +16,6 @@ import (
 	"github.com/queuesync/queuesync/internal/daemon"
 	"github.com/queuesync/queuesync/internal/engine"
 	qsnode "github.com/queuesync/queuesync/internal/node"
-	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/internal/store/storetest"
 	"github.com/queuesync/queuesync/pkg/ami"
@@ -112,8 +110,7 @@ type node struct {
 	done  chan error
 	peer  *node // the other node of the pair
 
-	opMu sync.Mutex
-	op   *ami.Client
+	op *ami.Link // the operator's session
 }
 
 // newNode creates a node's Asterisk and journal and reserves its peer API
@@ -130,14 +127,9 @@ func newNodeAs(t testing.TB, name, user string) *node {
 		Users: append(amitest.DefaultUsers(), amitest.User{Name: operator, Secret: "queuesync", Read: "all", Write: "all"}),
 	})
 	t.Cleanup(func() { srv.Close() })
-	n := &node{t: t, name: name, user: user, srv: srv, store: storetest.New(t), listen: reserveAddr(t), log: &syncLog{}}
-	t.Cleanup(func() {
-		n.opMu.Lock()
-		defer n.opMu.Unlock()
-		if n.op != nil {
-			n.op.Close()
-		}
-	})
+	n := &node{t: t, name: name, user: user, srv: srv, store: storetest.New(t), listen: reserveAddr(t), log: &syncLog{},
+		op: srv.Link(operator, "off")}
+	t.Cleanup(func() { n.op.Close() })
 	return n
 }
 
@@ -232,27 +224,6 @@ func (n *node) halt() {
 	n.d = nil
 }
 
-// opClient returns the operator's connection, redialled when gone.
-func (n *node) opClient() *ami.Client {
-	n.t.Helper()
-	n.opMu.Lock()
-	defer n.opMu.Unlock()
-	if n.op != nil {
-		select {
-		case <-n.op.Done():
-			n.op = nil
-		default:
-			return n.op
-		}
-	}
-	cl, err := n.srv.Dial(ctxFor(n.t), operator, "off")
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.op = cl
-	return cl
-}
-
 // member is a dynamic member as an agent or the operator adds it.
 type member struct {
 	Queue, Interface, Name string
@@ -262,43 +233,32 @@ type member struct {
 }
 
 // add adds m on the node's Asterisk, as an agent would. Operator actions
-// retry once on a connection the fake just closed.
+// go through an ami.Link: they retry once on a connection the fake just
+// closed.
 func (n *node) add(m member) {
 	n.t.Helper()
-	n.do(func(cl *ami.Client) error {
-		return cl.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface, MemberName: m.Name,
-			Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
-	})
+	n.check(n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface, MemberName: m.Name,
+		Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason}))
 }
 
 func (n *node) remove(queue, iface string) {
 	n.t.Helper()
-	n.do(func(cl *ami.Client) error { return cl.QueueRemove(ctxFor(n.t), queue, iface) })
+	n.check(n.op.QueueRemove(ctxFor(n.t), queue, iface))
 }
 
 func (n *node) pause(queue, iface string, paused bool, reason string) {
 	n.t.Helper()
-	n.do(func(cl *ami.Client) error { return cl.QueuePause(ctxFor(n.t), queue, iface, paused, reason) })
+	n.check(n.op.QueuePause(ctxFor(n.t), queue, iface, paused, reason))
 }
 
 func (n *node) penalty(queue, iface string, p int) {
 	n.t.Helper()
-	n.do(func(cl *ami.Client) error { return cl.QueuePenalty(ctxFor(n.t), queue, iface, p) })
+	n.check(n.op.QueuePenalty(ctxFor(n.t), queue, iface, p))
 }
 
-func (n *node) do(f func(*ami.Client) error) {
+// check fails the test on an operator action's error.
+func (n *node) check(err error) {
 	n.t.Helper()
-	cl := n.opClient()
-	err := f(cl)
-	if errors.Is(err, ami.ErrClosed) { // the fake cut it: redial once
-		n.opMu.Lock()
-		if n.op == cl {
-			n.op = nil
-		}
-		n.opMu.Unlock()
-		cl.Close()
-		err = f(n.opClient())
-	}
 	if err != nil {
 		n.t.Fatalf("%s: operator action: %v", n.name, err)
 	}
@@ -362,20 +322,12 @@ func (n *node) actions() map[string]int {
 // entry returns the journal entry of queue/iface.
 func (n *node) entry(queue, iface string) (store.Entry, bool) {
 	n.t.Helper()
-	en, ok, err := n.store.Get(ctxFor(n.t), state.NewKey(queue, iface))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return en, ok
+	return storetest.Get(n.t, n.store, queue, iface)
 }
 
 func (n *node) maxSeq() int64 {
 	n.t.Helper()
-	s, err := n.store.MaxSeq(ctxFor(n.t))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return s
+	return storetest.MaxSeq(n.t, n.store)
 }
 
 // synced renders the synced state of a queue's members, sorted.

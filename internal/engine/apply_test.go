@@ -8,7 +8,6 @@ import (
 
 	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/state"
-	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami/amitest"
 )
 
@@ -27,10 +26,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 	// resync --dry-run: reconcile, pull, push.
 	ctx := ctxFor(t)
-	sess, err := b.eng.DryRun().Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := b.begin(b.eng.DryRun(), nil)
 	defer sess.End()
 	local, err := sess.Reconcile(ctx)
 	if err != nil {
@@ -136,12 +132,9 @@ func TestPendingAlreadyAppliedIsSettled(t *testing.T) {
 	b := newNode(t, "sop2", clk)
 	b.reconcile()
 	clk.Advance(time.Second)
-	r := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true, MemberName: "Alice",
-		StateInterface: "PJSIP/1001", Membership: state.Dynamic, Penalty: 1,
-		Stamp: state.Stamp{Wall: clk.Now().UnixMilli()}, Origin: "sop1"}
-	if _, err := b.store.PutMany(ctxFor(t), []state.Register{r}, store.PutOptions{Pending: true, Via: "sop1"}); err != nil {
-		t.Fatal(err)
-	}
+	b.putPending(peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) {
+		r.MemberName, r.Penalty, r.Origin = "Alice", 1, "sop1"
+	}))
 	b.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
 	seq := b.maxSeq()
 	b.reconcile()
@@ -162,8 +155,7 @@ func TestStaticMembersReportedNeverAddedOrRemoved(t *testing.T) {
 			{Interface: "Local/2000@agents", Name: "Static Agent", StateInterface: "Custom:2000"}}, extra...)},
 			amitest.Queue{Name: "sales"})
 	}
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk, static())
+	a, clk := solo(t, static())
 	b := newNode(t, "sop2", clk, static(amitest.StaticMember{Interface: "Local/2001@agents", Name: "Only On B"}))
 	toB := link(t, a, b)
 	clk.Advance(time.Second)
@@ -211,8 +203,7 @@ func TestStaticMembersReportedNeverAddedOrRemoved(t *testing.T) {
 // the journal (Asterisk fires them for no-op pauses and penalties) is not
 // news, and a pending member is being applied by queuesync itself.
 func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.reconcile() // the daemon reconciles at every connect, then captures
 	clk.Advance(time.Second)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
@@ -238,12 +229,7 @@ func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
 
 	// A pending register (queuesync applying a peer's change) is left alone.
 	clk.Advance(time.Second)
-	r := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true, MemberName: "Alice",
-		StateInterface: "PJSIP/1001", Membership: state.Dynamic, Penalty: 8,
-		Stamp: state.Stamp{Wall: clk.Now().UnixMilli()}, Origin: "sop2"}
-	if _, err := a.store.PutMany(ctxFor(t), []state.Register{r}, store.PutOptions{Pending: true, Via: "sop2"}); err != nil {
-		t.Fatal(err)
-	}
+	a.putPending(peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.MemberName, r.Penalty = "Alice", 8 }))
 	seq = a.maxSeq()
 	if outs := a.capture(hint); len(outs) != 0 {
 		t.Errorf("capture of a pending member: %s", describe(outs))
@@ -267,11 +253,7 @@ func TestCaptureIgnoresNoOpsAndPending(t *testing.T) {
 // A peer register that equals what the journal already holds is in sync:
 // nothing is journalled or done.
 func TestApplySameVersionInSync(t *testing.T) {
-	a, b, toA, _ := pair(t)
-	a.add(alice)
-	a.clk.Advance(time.Second)
-	b.pull(toA)
-	b.ami.Calls()
+	a, b, _, _ := pairSharing(t, alice)
 	seq := b.maxSeq()
 	en := a.mustEntry("sales", "PJSIP/1001")
 	o := byKey(t, b.apply("sop1", en.Register), "sales", "PJSIP/1001")

@@ -22,8 +22,7 @@ func peerReg(clk *manualClock, queue, iface string, set func(*state.Register)) s
 // only that: a journalled "yes" is what the restart left. The loss is not
 // journalled (architecture.md §2 rule 8).
 func TestRestartReassertsRinginuse(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.reconcile()
 	clk.Advance(time.Second)
 	no := peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.Ringinuse = state.Bool(false) })
@@ -61,8 +60,7 @@ func TestRestartReassertsRinginuse(t *testing.T) {
 // difference is reported, is never journalled as a local change, and the
 // next pass after the call fixes it.
 func TestWrapuptimeWaitsForTheCall(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
 	a.reconcile()
 	a.srv.SetInCall("PJSIP/1001", true)
@@ -104,8 +102,7 @@ func TestWrapuptimeWaitsForTheCall(t *testing.T) {
 // A member re-added here with another wrap-up time (an agent logging in
 // again) is a local change: it is journalled, not reverted.
 func TestLocalReaddWithWrapuptimeJournalled(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.reconcile()
 	clk.Advance(5 * time.Second)
@@ -121,8 +118,7 @@ func TestLocalReaddWithWrapuptimeJournalled(t *testing.T) {
 // not journalled, and a peer's register that says unpaused does not undo
 // it; a pause with another reason from the peer still replaces it.
 func TestLocalPauseReasonsStayLocal(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.eng = engine.New(engine.Options{Node: "sop1", AMI: a.ami, Journal: a.store, Clock: a.clock, Now: clk.Now,
 		LocalPauseReasons: []string{"Auto-Pause"}})
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
@@ -152,8 +148,7 @@ func TestLocalPauseReasonsStayLocal(t *testing.T) {
 // accepts any bytes) is skipped and reported; the reconcile journals the
 // others and does not fail.
 func TestUncarriableMemberSkipped(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, _ := solo(t)
 	a.add(member{Queue: "sales", Interface: "PJSIP/\xe9", Name: "Odd"})
 	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	outs := a.reconcile()

@@ -74,9 +74,7 @@ type node struct {
 	store *store.Store
 	clock *state.Clock
 	eng   *engine.Engine
-
-	opMu sync.Mutex
-	op   *ami.Client
+	op    *ami.Link // the operator's session
 }
 
 // nodeOption adjusts a node's fake Asterisk or engine.
@@ -103,37 +101,19 @@ func newNode(t testing.TB, name string, clk *manualClock, opts ...nodeOption) *n
 	}
 	srv := amitest.NewServer(so)
 	t.Cleanup(func() { srv.Close() })
-	n := &node{t: t, name: name, clk: clk, srv: srv, ami: &recAMI{srv: srv, user: user}, store: storetest.New(t),
-		clock: state.NewClock(clk.Now, time.Minute)}
-	t.Cleanup(n.ami.close)
-	t.Cleanup(func() {
-		if n.op != nil {
-			n.op.Close()
-		}
-	})
+	n := &node{t: t, name: name, clk: clk, srv: srv, ami: newRecAMI(srv, user), store: storetest.New(t),
+		clock: state.NewClock(clk.Now, time.Minute), op: srv.Link(operator, "off")}
+	t.Cleanup(func() { n.ami.close() })
+	t.Cleanup(func() { n.op.Close() })
 	n.eng = engine.New(engine.Options{Node: name, AMI: n.ami, Journal: n.store, Clock: n.clock, Now: clk.Now})
 	return n
 }
 
-// opClient returns the operator's connection, redialled when gone.
-func (n *node) opClient() *ami.Client {
-	n.t.Helper()
-	n.opMu.Lock()
-	defer n.opMu.Unlock()
-	if n.op != nil {
-		select {
-		case <-n.op.Done():
-			n.op = nil
-		default:
-			return n.op
-		}
-	}
-	cl, err := n.srv.Dial(ctxFor(n.t), operator, "off")
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	n.op = cl
-	return cl
+// solo returns node sop1 on a manual clock of its own, started at base.
+func solo(t testing.TB, opts ...nodeOption) (*node, *manualClock) {
+	t.Helper()
+	clk := &manualClock{t: base}
+	return newNode(t, "sop1", clk, opts...), clk
 }
 
 // member is a dynamic member as an agent or the operator adds it.
@@ -147,42 +127,43 @@ type member struct {
 // add adds m on the node's Asterisk, as an agent would (not through queuesync).
 func (n *node) add(m member) {
 	n.t.Helper()
-	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, StateInterface: m.StateInterface, Penalty: m.Penalty, Paused: m.Paused, Reason: m.Reason})
-	if err != nil {
-		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
+	n.must("add "+m.Interface, err)
+}
+
+// staff has agents add ms a second from now, then lets another second
+// pass: how most tests set the scene.
+func (n *node) staff(ms ...member) {
+	n.t.Helper()
+	n.clk.Advance(time.Second)
+	for _, m := range ms {
+		n.add(m)
 	}
+	n.clk.Advance(time.Second)
 }
 
 // addWith adds m with its own wrap-up time, as an agent logging in would.
 func (n *node) addWith(m member, wrapuptime int) {
 	n.t.Helper()
-	err := n.opClient().QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
+	err := n.op.QueueAdd(ctxFor(n.t), ami.QueueAddRequest{Queue: m.Queue, Interface: m.Interface,
 		MemberName: m.Name, Penalty: m.Penalty, Wrapuptime: &wrapuptime})
-	if err != nil {
-		n.t.Fatalf("%s: add %s: %v", n.name, m.Interface, err)
-	}
+	n.must("add "+m.Interface, err)
 }
 
 func (n *node) remove(queue, iface string) {
 	n.t.Helper()
-	if err := n.opClient().QueueRemove(ctxFor(n.t), queue, iface); err != nil {
-		n.t.Fatalf("%s: remove %s: %v", n.name, iface, err)
-	}
+	n.must("remove "+iface, n.op.QueueRemove(ctxFor(n.t), queue, iface))
 }
 
 func (n *node) pause(queue, iface string, paused bool, reason string) {
 	n.t.Helper()
-	if err := n.opClient().QueuePause(ctxFor(n.t), queue, iface, paused, reason); err != nil {
-		n.t.Fatalf("%s: pause %s: %v", n.name, iface, err)
-	}
+	n.must("pause "+iface, n.op.QueuePause(ctxFor(n.t), queue, iface, paused, reason))
 }
 
 func (n *node) penalty(queue, iface string, p int) {
 	n.t.Helper()
-	if err := n.opClient().QueuePenalty(ctxFor(n.t), queue, iface, p); err != nil {
-		n.t.Fatalf("%s: penalty %s: %v", n.name, iface, err)
-	}
+	n.must("penalty "+iface, n.op.QueuePenalty(ctxFor(n.t), queue, iface, p))
 }
 
 // live returns the fake's member iface of queue, or nil.
@@ -203,17 +184,8 @@ func (n *node) reconcile() []engine.Outcome {
 
 func (n *node) reconcileWith(e *engine.Engine, queues []string) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := e.Begin(ctx, queues)
-	if err != nil {
-		n.t.Fatalf("%s: begin: %v", n.name, err)
-	}
-	defer sess.End()
-	outs, err := sess.Reconcile(ctx)
-	if err != nil {
-		n.t.Fatalf("%s: reconcile: %v", n.name, err)
-	}
-	return outs
+	sess := n.begin(e, queues)
+	return n.run(sess, "reconcile", sess.Reconcile)
 }
 
 // pull runs Begin + Pull from p (as queuesync pull does).
@@ -224,60 +196,67 @@ func (n *node) pull(p engine.Peer) []engine.Outcome {
 
 func (n *node) pullWith(e *engine.Engine, p engine.Peer) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := e.Begin(ctx, nil)
-	if err != nil {
-		n.t.Fatalf("%s: begin: %v", n.name, err)
-	}
-	defer sess.End()
-	_, outs, err := sess.Pull(ctx, p, nil)
-	if err != nil {
-		n.t.Fatalf("%s: pull from %s: %v", n.name, p.Name, err)
-	}
-	return outs
+	sess := n.begin(e, nil)
+	return n.run(sess, "pull from "+p.Name, func(ctx context.Context) ([]engine.Outcome, error) {
+		_, outs, err := sess.Pull(ctx, p, nil)
+		return outs, err
+	})
 }
 
 // apply applies regs as received from peer from, in a session scoped to
 // their members (as the daemon does).
 func (n *node) apply(from string, regs ...state.Register) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := n.eng.BeginMembers(ctx, engine.Members(regs))
-	if err != nil {
-		n.t.Fatalf("%s: begin members: %v", n.name, err)
-	}
-	defer sess.End()
-	outs, err := sess.Apply(ctx, from, regs)
-	if err != nil {
-		n.t.Fatalf("%s: apply: %v", n.name, err)
-	}
-	return outs
+	sess := n.beginMembers(engine.Members(regs))
+	return n.run(sess, "apply", func(ctx context.Context) ([]engine.Outcome, error) { return sess.Apply(ctx, from, regs) })
 }
 
 // capture runs Capture for the hinted members.
 func (n *node) capture(hints ...engine.Member) []engine.Outcome {
 	n.t.Helper()
-	ctx := ctxFor(n.t)
-	sess, err := n.eng.BeginMembers(ctx, hints)
-	if err != nil {
-		n.t.Fatalf("%s: begin members: %v", n.name, err)
-	}
+	sess := n.beginMembers(hints)
+	return n.run(sess, "capture", sess.Capture)
+}
+
+// begin begins a session of e over queues (all when nil), failing the test
+// on an error. The caller ends it (run does).
+func (n *node) begin(e *engine.Engine, queues []string) *engine.Session {
+	n.t.Helper()
+	sess, err := e.Begin(ctxFor(n.t), queues)
+	n.must("begin", err)
+	return sess
+}
+
+// beginMembers begins a session of the node's engine over members only.
+func (n *node) beginMembers(members []engine.Member) *engine.Session {
+	n.t.Helper()
+	sess, err := n.eng.BeginMembers(ctxFor(n.t), members)
+	n.must("begin members", err)
+	return sess
+}
+
+// run runs f in sess, ends sess and returns f's outcomes; an error of f
+// fails the test, saying what failed.
+func (n *node) run(sess *engine.Session, what string, f func(context.Context) ([]engine.Outcome, error)) []engine.Outcome {
+	n.t.Helper()
 	defer sess.End()
-	outs, err := sess.Capture(ctx)
-	if err != nil {
-		n.t.Fatalf("%s: capture: %v", n.name, err)
-	}
+	outs, err := f(ctxFor(n.t))
+	n.must(what, err)
 	return outs
+}
+
+// must fails the test when err is not nil, naming the node and what failed.
+func (n *node) must(what string, err error) {
+	n.t.Helper()
+	if err != nil {
+		n.t.Fatalf("%s: %s: %v", n.name, what, err)
+	}
 }
 
 // entry returns the journal entry of queue/iface.
 func (n *node) entry(queue, iface string) (store.Entry, bool) {
 	n.t.Helper()
-	en, ok, err := n.store.Get(ctxFor(n.t), state.NewKey(queue, iface))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return en, ok
+	return storetest.Get(n.t, n.store, queue, iface)
 }
 
 // mustEntry returns the journal entry of queue/iface or fails.
@@ -290,23 +269,23 @@ func (n *node) mustEntry(queue, iface string) store.Entry {
 	return en
 }
 
+// putPending journals r pending, via its origin, as the engine does before
+// it acts on a peer's change.
+func (n *node) putPending(r state.Register) {
+	n.t.Helper()
+	_, err := n.store.PutMany(ctxFor(n.t), []state.Register{r}, store.PutOptions{Pending: true, Via: r.Origin})
+	n.must("put pending", err)
+}
+
 // entries returns the whole journal.
 func (n *node) entries() []store.Entry {
 	n.t.Helper()
-	es, err := n.store.List(ctxFor(n.t), nil)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return es
+	return storetest.List(n.t, n.store)
 }
 
 func (n *node) maxSeq() int64 {
 	n.t.Helper()
-	s, err := n.store.MaxSeq(ctxFor(n.t))
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	return s
+	return storetest.MaxSeq(n.t, n.store)
 }
 
 // byKey returns the outcome of queue/iface, failing when there is none.
@@ -386,32 +365,33 @@ func kinds(calls []call) []string {
 }
 
 // restart restarts the node's Asterisk ("core restart now") and waits
-// until the engine's and the operator's connections are gone.
+// until the engine's connection is gone.
 func (n *node) restart(persist bool) {
 	n.t.Helper()
-	old, op := n.ami.current(), n.op
-	n.srv.Restart(persist)
-	waitGone(n.t, old)
-	waitGone(n.t, op)
+	n.cut(func() { n.srv.Restart(persist) })
 }
 
-// drop cuts every AMI connection of the node and waits until they are gone.
+// drop cuts every AMI connection of the node and waits until the engine's
+// is gone.
 func (n *node) drop() {
 	n.t.Helper()
-	old, op := n.ami.current(), n.op
-	n.srv.DropConnections()
-	waitGone(n.t, old)
-	waitGone(n.t, op)
+	n.cut(n.srv.DropConnections)
 }
 
-func waitGone(t testing.TB, cl *ami.Client) {
-	t.Helper()
-	if cl == nil {
+// cut runs f, which closes the fake's connections, and waits until the
+// engine's client has seen it, so that its next action redials. The
+// operator's session needs no wait: an ami.Link retries an action that
+// found its connection closed.
+func (n *node) cut(f func()) {
+	n.t.Helper()
+	old := n.ami.current()
+	f()
+	if old == nil {
 		return
 	}
 	select {
-	case <-cl.Done():
-	case <-ctxFor(t).Done():
-		t.Fatal("AMI connection still open after the fake closed it")
+	case <-old.Done():
+	case <-ctxFor(n.t).Done():
+		n.t.Fatal("AMI connection still open after the fake closed it")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/peer"
@@ -83,4 +84,16 @@ func pair(t testing.TB, opts ...nodeOption) (a, b *node, toA, toB engine.Peer) {
 	clk := &manualClock{t: base}
 	a, b = newNode(t, "sop1", clk, opts...), newNode(t, "sop2", clk, opts...)
 	return a, b, link(t, b, a), link(t, a, b)
+}
+
+// pairSharing is pair where sop1's agent added m and sop2 pulled it a
+// second later; the pull's actions are forgotten.
+func pairSharing(t testing.TB, m member) (a, b *node, toA, toB engine.Peer) {
+	t.Helper()
+	a, b, toA, toB = pair(t)
+	a.add(m)
+	a.clk.Advance(time.Second)
+	b.pull(toA)
+	b.ami.Calls()
+	return a, b, toA, toB
 }

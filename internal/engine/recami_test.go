@@ -19,47 +19,37 @@ type call struct {
 
 func (c call) String() string { return c.Kind + " " + c.Queue + " " + c.Interface + " " + c.Detail }
 
-// recAMI is the engine's AMI: a client of the fake that redials when the
-// connection is gone (a test drops it or restarts the fake) and records
+// recAMI is the engine's AMI: a session with the fake that redials when
+// the connection is gone (a test drops it or restarts the fake) and records
 // every queue action. Before, when set, runs before each action and may
-// make it fail.
+// make it fail. Unlike the engine's ami.Link it never retries: a test that
+// cuts the connection sees the action fail.
 type recAMI struct {
-	srv  *amitest.Server
-	user string
+	link *ami.Link
 
 	mu     sync.Mutex
-	cl     *ami.Client
+	cl     *ami.Client // the last client the link handed out
 	calls  []call
 	before func(kind string)
 	read   func(kind string) // run before each QueueStatus and CoreStatus
 }
 
+func newRecAMI(srv *amitest.Server, user string) *recAMI {
+	return &recAMI{link: srv.Link(user, "off")}
+}
+
 func (a *recAMI) client(ctx context.Context) (*ami.Client, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cl != nil {
-		select {
-		case <-a.cl.Done():
-			a.cl = nil
-		default:
-			return a.cl, nil
-		}
-	}
-	cl, err := a.srv.Dial(ctx, a.user, "off")
+	cl, err := a.link.Client(ctx)
 	if err != nil {
 		return nil, err
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	a.cl = cl
 	return cl, nil
 }
 
-func (a *recAMI) close() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.cl != nil {
-		_ = a.cl.Close()
-	}
-}
+func (a *recAMI) close() { _ = a.link.Close() }
 
 // act records an action, takes the client, then runs the hook: a hook that
 // drops the connection makes the action fail on that client, as when the

@@ -42,12 +42,8 @@ func boolStr(b bool, yes, no string) string {
 // the journal restores them all, with their pause, reason and penalty, and
 // the loss is not journalled (architecture.md §2 rule 5).
 func TestRestartRestoresFromJournal(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
-	clk.Advance(time.Second)
-	a.add(alice)
-	a.add(member{Queue: "billing", Interface: "Local/3001@agents", Name: "Bob"})
-	clk.Advance(time.Second)
+	a, clk := solo(t)
+	a.staff(alice, member{Queue: "billing", Interface: "Local/3001@agents", Name: "Bob"})
 	a.reconcile()
 	clk.Advance(time.Second)
 	a.penalty("sales", "PJSIP/1001", 5) // after the add: journalled, not in astdb
@@ -90,11 +86,8 @@ func TestRestartRestoresFromJournal(t *testing.T) {
 // penalty set after the queue's last add, remove or pause reverts: the
 // journal puts it back with one QueuePenalty, and journals nothing.
 func TestRestartWithPersistenceRestoresPenalty(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
-	clk.Advance(time.Second)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
-	clk.Advance(time.Second)
+	a, clk := solo(t)
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 	a.penalty("sales", "PJSIP/1001", 7)
 	a.reconcile()
 	seq := a.maxSeq()
@@ -122,8 +115,7 @@ func TestRestartWithPersistenceRestoresPenalty(t *testing.T) {
 // for an add, LastPause for a pause), but never at or before the register it
 // replaces; a change Asterisk does not date (penalty) takes the clock.
 func TestMissedLocalChangesJournalled(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, clk := solo(t)
 	a.reconcile() // records Asterisk's start
 	sec := func(t time.Time) int64 { return t.Truncate(time.Second).UnixMilli() }
 
@@ -200,28 +192,17 @@ func TestFirstSeenPausedMemberDatedByPause(t *testing.T) {
 // CoreStatus: the engine estimates Asterisk's start from the members'
 // LoginTime and works as usual, restart detection included.
 func TestLeastPrivilegeUser(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk, asUser("queuesync-min"))
-	if _, err := (&recAMI{srv: a.srv, user: "queuesync-min"}).CoreStatus(ctxFor(t)); err == nil {
+	a, clk := solo(t, asUser("queuesync-min"))
+	if _, err := newRecAMI(a.srv, "queuesync-min").CoreStatus(ctxFor(t)); err == nil {
 		t.Fatal("the fake let queuesync-min run CoreStatus")
 	}
-	clk.Advance(time.Second)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
-	clk.Advance(time.Second)
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 
-	ctx := ctxFor(t)
-	sess, err := a.eng.Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := a.begin(a.eng, nil)
 	if got := sess.View().Startup; !got.Equal(a.srv.StartupTime()) {
 		t.Errorf("estimated start %v, want %v (the static member's login)", got, a.srv.StartupTime())
 	}
-	outs, err := sess.Reconcile(ctx)
-	sess.End()
-	if err != nil {
-		t.Fatal(err)
-	}
+	outs := a.run(sess, "reconcile", sess.Reconcile)
 	if o := byKey(t, outs, "sales", "PJSIP/1001"); o.Result != engine.Journalled {
 		t.Errorf("first reconcile: %s", describe(outs))
 	}
@@ -251,12 +232,9 @@ func TestLeastPrivilegeUser(t *testing.T) {
 // handled: the next full reconcile still restores the other queues instead
 // of journalling their loss as removals (which peers would then apply).
 func TestQueueScopedReconcileKeepsRestartPending(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
-	clk.Advance(time.Second)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
-	a.add(member{Queue: "billing", Interface: "PJSIP/1002", Name: "Bob", Penalty: 4})
-	clk.Advance(time.Second)
+	a, clk := solo(t)
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"},
+		member{Queue: "billing", Interface: "PJSIP/1002", Name: "Bob", Penalty: 4})
 	a.reconcile()
 	seq := a.maxSeq()
 
@@ -285,11 +263,8 @@ func TestQueueScopedReconcileKeepsRestartPending(t *testing.T) {
 // safe side (restores, propagates nothing), and it must not overwrite the
 // start the last full reconcile recorded.
 func TestLeastPrivilegeQueueScopedReconcile(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk, asUser("queuesync-min"))
-	clk.Advance(time.Second)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
-	clk.Advance(time.Second)
+	a, clk := solo(t, asUser("queuesync-min"))
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.reconcile()
 	before, err := a.store.Startup(ctxFor(t))
 	if err != nil || before.IsZero() {
@@ -354,11 +329,8 @@ func TestRestartBetweenReadsIsSeen(t *testing.T) {
 		nth  int
 	}{{"CoreStatus", 1}, {"QueueStatus", 1}, {"CoreStatus", 2}} {
 		t.Run(fmt.Sprintf("before %s %d", at.kind, at.nth), func(t *testing.T) {
-			clk := &manualClock{t: base}
-			a := newNode(t, "sop1", clk)
-			clk.Advance(time.Second)
-			a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
-			clk.Advance(time.Second)
+			a, clk := solo(t)
+			a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 			a.reconcile()
 			seq := a.maxSeq()
 			clk.Advance(10 * time.Second)
@@ -380,11 +352,8 @@ func TestRestartBetweenReadsIsSeen(t *testing.T) {
 // A peer's change applied right after an Asterisk restart, before the full
 // reconcile, restores the members it touches and journals no loss.
 func TestApplyAfterUnreconciledRestart(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
-	clk.Advance(time.Second)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
-	clk.Advance(time.Second)
+	a, clk := solo(t)
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 	a.reconcile()
 	clk.Advance(10 * time.Second)
 	a.restart(false)

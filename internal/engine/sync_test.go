@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -68,11 +69,7 @@ func TestPullAddsMemberWithOneQueueAdd(t *testing.T) {
 // Conflicting changes made on both nodes end as the last writer's on both,
 // whichever node syncs first (architecture.md §1).
 func TestConflictLastWriterWins(t *testing.T) {
-	a, b, toA, toB := pair(t)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
-	a.clk.Advance(time.Second)
-	b.pull(toA)
-	b.ami.Calls()
+	a, b, toA, toB := pairSharing(t, member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
 
 	a.clk.Advance(2 * time.Second)
 	a.pause("sales", "PJSIP/1001", true, "coffee") // earlier
@@ -109,10 +106,7 @@ func TestConflictLastWriterWins(t *testing.T) {
 
 // Equal stamps are ordered by origin: the greater node name wins on both.
 func TestConflictTieBrokenByOrigin(t *testing.T) {
-	a, b, toA, toB := pair(t)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
-	a.clk.Advance(time.Second)
-	b.pull(toA)
+	a, b, toA, toB := pairSharing(t, member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.clk.Advance(time.Second)
 
 	// Penalty changes carry no time of their own: both are stamped with
@@ -138,11 +132,7 @@ func TestConflictTieBrokenByOrigin(t *testing.T) {
 // does not bring the member back; the pusher learns the removal and applies
 // it.
 func TestTombstoneBeatsOlderPresent(t *testing.T) {
-	a, b, toA, toB := pair(t)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
-	a.clk.Advance(time.Second)
-	b.pull(toA)
-	b.ami.Calls()
+	a, b, toA, toB := pairSharing(t, member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 2})
 
 	a.clk.Advance(time.Second)
 	a.penalty("sales", "PJSIP/1001", 5) // older change on sop1
@@ -155,16 +145,8 @@ func TestTombstoneBeatsOlderPresent(t *testing.T) {
 	}
 
 	// sop1 pushes everything it has (no snapshot known).
-	ctx := ctxFor(t)
-	sess, err := a.eng.Begin(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs, err := sess.Push(ctx, toB, nil)
-	sess.End()
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := a.begin(a.eng, nil)
+	outs := a.run(sess, "push", func(ctx context.Context) ([]engine.Outcome, error) { return sess.Push(ctx, toB, nil) })
 	o = byKey(t, outs, "sales", "PJSIP/1001")
 	if o.Result != engine.Applied || o.Winner == nil || o.Winner.Present {
 		t.Errorf("sop1 push: %s, want the tombstone applied here", describe(outs))
@@ -191,10 +173,7 @@ func TestTombstoneBeatsOlderPresent(t *testing.T) {
 // A member re-added after its removal (a newer present) beats the
 // tombstone.
 func TestNewerPresentBeatsTombstone(t *testing.T) {
-	a, b, toA, toB := pair(t)
-	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
-	a.clk.Advance(time.Second)
-	b.pull(toA)
+	a, b, toA, toB := pairSharing(t, member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
 	a.clk.Advance(time.Second)
 	a.remove("sales", "PJSIP/1001")
 	a.reconcile()
@@ -278,8 +257,7 @@ func sameSet(a, b []string) bool {
 
 // Registers of a queue the node does not define are skipped, not applied.
 func TestApplyUndefinedQueueSkipped(t *testing.T) {
-	clk := &manualClock{t: base}
-	a := newNode(t, "sop1", clk)
+	a, _ := solo(t)
 	r := state.Register{Queue: "nosuch", Interface: "PJSIP/1", Present: true, Membership: state.Dynamic,
 		Stamp: state.Stamp{Wall: base.UnixMilli()}, Origin: "sop2"}
 	o := byKey(t, a.apply("sop2", r), "nosuch", "PJSIP/1")

@@ -2,78 +2,17 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store/storetest/pgtest"
 )
-
-// testURL returns QUEUESYNC_TEST_DATABASE or skips the test.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("QUEUESYNC_TEST_DATABASE")
-	if u == "" {
-		t.Skip("QUEUESYNC_TEST_DATABASE not set; skipping PostgreSQL test")
-	}
-	return u
-}
-
-// newSchema creates a uniquely named schema, dropped when the test ends,
-// and returns its name.
-func newSchema(t testing.TB, dbURL string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "qs_test_" + hex.EncodeToString(b)
-	admin(t, dbURL, "CREATE SCHEMA "+name)
-	t.Cleanup(func() { admin(t, dbURL, "DROP SCHEMA "+name+" CASCADE") })
-	return name
-}
-
-// admin runs one statement on a connection of its own.
-func admin(t testing.TB, dbURL, sql string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-}
-
-// withSearchPath returns dbURL with search_path set to schema.
-func withSearchPath(t testing.TB, dbURL, schema string) string {
-	t.Helper()
-	if !strings.Contains(dbURL, "://") {
-		return dbURL + " search_path=" + schema
-	}
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatalf("parse QUEUESYNC_TEST_DATABASE: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // openUnmigrated opens a store on a fresh schema without migrating it.
 func openUnmigrated(t testing.TB) (*Store, string) {
 	t.Helper()
-	dbURL := testURL(t)
-	schemaURL := withSearchPath(t, dbURL, newSchema(t, dbURL))
+	schemaURL := pgtest.Schema(t)
 	s, err := Open(context.Background(), schemaURL, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,15 @@ var memberEventKeys = []string{"Event", "Privilege", "Queue", "MemberName", "Int
 	"InCall", "Status", "Paused", "PausedReason", "Ringinuse", "Wrapuptime"}
 
 // checkEventKeys compares an event's header names with memberEventKeys.
+// memberEvent waits on C2 for the member event name of iface in queue,
+// checks its headers and decodes it.
+func memberEvent(t *testing.T, h *harness, name, queue, iface string) ami.QueueMember {
+	t.Helper()
+	ev := expect(t, h.C2, name, queue, iface)
+	checkEventKeys(t, ev)
+	return ami.DecodeQueueMember(ev.Message)
+}
+
 func checkEventKeys(t *testing.T, ev ami.Event) {
 	t.Helper()
 	var keys []string
@@ -63,9 +72,7 @@ func scAddEvent(t *testing.T, h *harness) {
 	state := "Custom:" + strings.TrimPrefix(strings.TrimSuffix(iface, "@agents"), "Local/")
 	h.add(t, ami.QueueAddRequest{Queue: "sales", Interface: iface, MemberName: "Alice",
 		StateInterface: state, Penalty: 2, Paused: true, Reason: "lunch"})
-	ev := expect(t, h.C2, "QueueMemberAdded", "sales", iface)
-	checkEventKeys(t, ev)
-	m := ami.DecodeQueueMember(ev.Message)
+	m := memberEvent(t, h, "QueueMemberAdded", "sales", iface)
 	checkMember(t, "event", m, ami.QueueMember{Queue: "sales", Interface: iface, Name: "Alice",
 		StateInterface: state, Membership: "dynamic", Penalty: 2, Paused: true, PausedReason: "lunch",
 		Ringinuse: boolp(true)})
@@ -106,10 +113,8 @@ func scRemove(t *testing.T, h *harness) {
 	if err := h.C.QueueRemove(ctxFor(t), "sales", iface); err != nil {
 		t.Fatal(err)
 	}
-	ev := expect(t, h.C2, "QueueMemberRemoved", "sales", iface)
-	checkEventKeys(t, ev)
-	checkMember(t, "event", ami.DecodeQueueMember(ev.Message), ami.QueueMember{Queue: "sales",
-		Interface: iface, Name: "Bob", StateInterface: iface, Membership: "dynamic", Paused: true,
+	checkMember(t, "event", memberEvent(t, h, "QueueMemberRemoved", "sales", iface), ami.QueueMember{
+		Queue: "sales", Interface: iface, Name: "Bob", StateInterface: iface, Membership: "dynamic", Paused: true,
 		PausedReason: "x", Ringinuse: boolp(true)})
 }
 
@@ -126,9 +131,7 @@ func scPause(t *testing.T, h *harness) {
 	if err := h.C.QueuePause(ctxFor(t), "sales", iface, true, "break"); err != nil {
 		t.Fatal(err)
 	}
-	ev := expect(t, h.C2, "QueueMemberPause", "sales", iface)
-	checkEventKeys(t, ev)
-	m := ami.DecodeQueueMember(ev.Message)
+	m := memberEvent(t, h, "QueueMemberPause", "sales", iface)
 	checkMember(t, "event", m, ami.QueueMember{Queue: "sales", Interface: iface, Name: "Carol",
 		StateInterface: iface, Membership: "dynamic", Penalty: 3, Paused: true, PausedReason: "break",
 		Ringinuse: boolp(true)})
@@ -231,9 +234,7 @@ func scPenalty(t *testing.T, h *harness) {
 		if err := h.C.QueuePenalty(ctx, "sales", iface, p); err != nil {
 			t.Fatal(err)
 		}
-		ev := expect(t, h.C2, "QueueMemberPenalty", "sales", iface)
-		checkEventKeys(t, ev)
-		if got := ami.DecodeQueueMember(ev.Message).Penalty; got != p {
+		if got := memberEvent(t, h, "QueueMemberPenalty", "sales", iface).Penalty; got != p {
 			t.Errorf("penalty %d, want %d", got, p)
 		}
 	}
@@ -259,9 +260,7 @@ func scRingInUse(t *testing.T, h *harness) {
 	if err := h.C.QueueMemberRingInUse(ctx, "sales", iface, false); err != nil {
 		t.Fatal(err)
 	}
-	ev := expect(t, h.C2, "QueueMemberRinginuse", "sales", iface)
-	checkEventKeys(t, ev)
-	if m := ami.DecodeQueueMember(ev.Message); m.Ringinuse == nil || *m.Ringinuse {
+	if m := memberEvent(t, h, "QueueMemberRinginuse", "sales", iface); m.Ringinuse == nil || *m.Ringinuse {
 		t.Errorf("Ringinuse %s, want false", ptr(m.Ringinuse))
 	}
 }

@@ -1,65 +1,32 @@
 // Package storetest gives tests of other packages a real, migrated journal
-// (internal/store) on a schema of its own in the PostgreSQL database named
-// by QUEUESYNC_TEST_DATABASE. It skips the test when that variable is
-// unset. It must not be imported by production code.
+// (internal/store) on a PostgreSQL schema of its own (pgtest). It skips the
+// test when QUEUESYNC_TEST_DATABASE is unset. It must not be imported by
+// production code.
 package storetest
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/internal/store/storetest/pgtest"
 )
-
-// EnvVar names the database the tests use.
-const EnvVar = "QUEUESYNC_TEST_DATABASE"
-
-// URL returns QUEUESYNC_TEST_DATABASE or skips the test.
-func URL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(EnvVar)
-	if u == "" {
-		t.Skip(EnvVar + " not set; skipping PostgreSQL test")
-	}
-	return u
-}
-
-// Schema creates a uniquely named schema, dropped with everything in it
-// when the test ends, and returns a URL of the test database whose
-// search_path is that schema.
-func Schema(t testing.TB) string {
-	t.Helper()
-	dbURL := URL(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "qs_test_" + hex.EncodeToString(b)
-	exec(t, dbURL, "CREATE SCHEMA "+name)
-	t.Cleanup(func() { exec(t, dbURL, "DROP SCHEMA "+name+" CASCADE") })
-	return withSearchPath(t, dbURL, name)
-}
 
 // New opens a migrated store on a fresh schema; it is closed and dropped
 // when the test ends.
 func New(t testing.TB) *store.Store {
 	t.Helper()
-	return Open(t, Schema(t))
+	return Open(t, pgtest.Schema(t))
 }
 
-// Open opens and migrates a store at schemaURL (from Schema), closed when
-// the test ends. Opening the same URL twice gives two stores over one
+// Open opens and migrates a store at schemaURL (from pgtest.Schema), closed
+// when the test ends. Opening the same URL twice gives two stores over one
 // journal, as a node restarted over its database.
 func Open(t testing.TB, schemaURL string) *store.Store {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := bounded(t)
 	s, err := store.Open(ctx, schemaURL, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -71,33 +38,40 @@ func Open(t testing.TB, schemaURL string) *store.Store {
 	return s
 }
 
-// exec runs one statement on a connection of its own.
-func exec(t testing.TB, dbURL, sql string) {
+// Get returns the entry of queue/iface in s, failing the test on an error.
+func Get(t testing.TB, s *store.Store, queue, iface string) (store.Entry, bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dbURL)
+	en, ok, err := s.Get(bounded(t), state.NewKey(queue, iface))
 	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvVar, err)
+		t.Fatalf("get %s/%s: %v", queue, iface, err)
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
+	return en, ok
 }
 
-// withSearchPath returns dbURL with search_path set to schema.
-func withSearchPath(t testing.TB, dbURL, schema string) string {
+// List returns every entry of s, failing the test on an error.
+func List(t testing.TB, s *store.Store) []store.Entry {
 	t.Helper()
-	if !strings.Contains(dbURL, "://") {
-		return dbURL + " search_path=" + schema
-	}
-	u, err := url.Parse(dbURL)
+	es, err := s.List(bounded(t), nil)
 	if err != nil {
-		t.Fatalf("parse %s: %v", EnvVar, err)
+		t.Fatalf("list: %v", err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return es
+}
+
+// MaxSeq returns the highest sequence number s has given, failing the test
+// on an error.
+func MaxSeq(t testing.TB, s *store.Store) int64 {
+	t.Helper()
+	seq, err := s.MaxSeq(bounded(t))
+	if err != nil {
+		t.Fatalf("max seq: %v", err)
+	}
+	return seq
+}
+
+// bounded returns a context that ends after 30 s or with the test.
+func bounded(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
 }

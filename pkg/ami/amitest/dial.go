@@ -23,3 +23,10 @@ func (s *Server) Dial(ctx context.Context, user, events string) (*ami.Client, er
 	}
 	return cl, nil
 }
+
+// Link returns a self-healing session (ami.Link) that dials the server as
+// Dial does, again whenever the fake has dropped the connection or
+// restarted. The caller closes it.
+func (s *Server) Link(user, events string) *ami.Link {
+	return ami.NewLink(func(ctx context.Context) (*ami.Client, error) { return s.Dial(ctx, user, events) })
+}

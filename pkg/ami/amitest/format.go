@@ -103,24 +103,31 @@ func response(r reply, status string, kv ...string) []byte {
 	return w.end()
 }
 
+// event starts an unsolicited event: its name, privilege and, when the
+// server has one, SystemName.
+func (s *Server) event(name, privilege string) *builder {
+	w := &builder{}
+	w.add("Event", name).add("Privilege", privilege)
+	if s.opts.SystemName != "" {
+		w.add("SystemName", s.opts.SystemName)
+	}
+	return w
+}
+
 // memberEvent builds an unsolicited QueueMember* event, or nil where
 // Asterisk 22 sends none: it builds these events as JSON, and drops every
 // event of a member whose name, state interface or pause reason is not
 // UTF-8.
 func (s *Server) memberEvent(name string, q *queue, m *member) []byte {
-	var w builder
 	if !utf8.ValidString(m.name) || !utf8.ValidString(m.stateIface) || !utf8.ValidString(m.reason) {
 		return nil
 	}
 	if s.opts.Asterisk11 {
 		return s.memberEvent11(name, q, m)
 	}
-	w.add("Event", name).add("Privilege", "agent,all")
-	if s.opts.SystemName != "" {
-		w.add("SystemName", s.opts.SystemName)
-	}
+	w := s.event(name, "agent,all")
 	w.add("Queue", q.cfg.Name).add("MemberName", m.name).add("Interface", m.iface)
-	s.memberFields(&w, m)
+	s.memberFields(w, m)
 	w.add("PausedReason", m.reason).flag("Ringinuse", m.ringinuse).num("Wrapuptime", int64(m.wrapuptime))
 	return w.end()
 }
@@ -143,14 +150,10 @@ func (s *Server) memberFields(w *builder, m *member) {
 
 // memberEvent11 builds the approximate Asterisk 11 form of a member event.
 func (s *Server) memberEvent11(name string, q *queue, m *member) []byte {
-	var w builder
 	if name == "QueueMemberPause" {
 		name = "QueueMemberPaused"
 	}
-	w.add("Event", name).add("Privilege", "agent,all")
-	if s.opts.SystemName != "" {
-		w.add("SystemName", s.opts.SystemName)
-	}
+	w := s.event(name, "agent,all")
 	w.add("Queue", q.cfg.Name).add("Location", m.iface).add("MemberName", m.name)
 	switch name {
 	case "QueueMemberPaused":
@@ -161,7 +164,7 @@ func (s *Server) memberEvent11(name string, q *queue, m *member) []byte {
 	case "QueueMemberPenalty":
 		w.num("Penalty", int64(m.penalty))
 	case "QueueMemberAdded", "QueueMemberStatus":
-		s.memberFields(&w, m)
+		s.memberFields(w, m)
 	}
 	return w.end()
 }
@@ -213,12 +216,8 @@ func (s *Server) listEnd(r reply, event string, n int) []byte {
 // SessionID, LocalAddress, RemoteAddress and SessionTV are filled in when
 // left empty.
 func (s *Server) securityEvent(name, severity, version string, sess *session, fields ...string) []byte {
-	var w builder
 	tv := s.opts.Now().UTC().Format("2006-01-02T15:04:05.000-0700")
-	w.add("Event", name).add("Privilege", "security,all")
-	if s.opts.SystemName != "" {
-		w.add("SystemName", s.opts.SystemName)
-	}
+	w := s.event(name, "security,all")
 	w.add("EventTV", tv).add("Severity", severity).add("Service", "AMI").add("EventVersion", version)
 	auto := map[string]string{"SessionID": fmt.Sprintf("0x%x", sess.num), "SessionTV": tv,
 		"LocalAddress": amiAddress(sess.local), "RemoteAddress": amiAddress(sess.remote)}

@@ -197,20 +197,22 @@ func atoi(s string) int {
 	return n
 }
 
-// astTrue is Asterisk's ast_true.
-func astTrue(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "yes", "true", "y", "t", "1", "on":
-		return true
-	}
-	return false
+// truths maps Asterisk's spellings of a truth value to it: ast_true's to
+// true, ast_false's to false.
+var truths = map[string]bool{
+	"yes": true, "true": true, "y": true, "t": true, "1": true, "on": true,
+	"no": false, "false": false, "n": false, "f": false, "0": false, "off": false,
 }
 
-// astFalse is Asterisk's ast_false.
-func astFalse(s string) bool {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "no", "false", "n", "f", "0", "off":
-		return true
-	}
-	return false
+// truth reads s as Asterisk does (case-insensitive, trimmed): ok is false
+// when s is neither ast_true nor ast_false.
+func truth(s string) (v, ok bool) {
+	v, ok = truths[strings.ToLower(strings.TrimSpace(s))]
+	return v, ok
+}
+
+// astTrue is Asterisk's ast_true: anything but a true spelling is false.
+func astTrue(s string) bool {
+	v, _ := truth(s)
+	return v
 }

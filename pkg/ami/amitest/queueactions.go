@@ -56,11 +56,10 @@ func (s *Server) newMember(m ami.Message, iface string) *member {
 
 // queueRemove answers QueueRemove.
 func (s *Server) queueRemove(sess *session, m ami.Message, r reply) {
-	qname, iface := m.Get("Queue"), m.Get("Interface")
-	if qname == "" || iface == "" {
-		sess.send(response(r, "Error", "Message", "Need 'Queue' and 'Interface' parameters."))
+	if !need(sess, m, r, "Queue", "Interface") {
 		return
 	}
+	qname, iface := m.Get("Queue"), m.Get("Interface")
 	q := s.findQueue(qname)
 	if q == nil {
 		sess.send(response(r, "Error", "Message", "Unable to remove interface from queue: No such queue"))
@@ -85,90 +84,87 @@ func (s *Server) queueRemove(sess *session, m ami.Message, r reply) {
 // gets Reason (or an empty reason), with one event per queue even when
 // nothing changed. An unknown queue gives "Interface not found".
 func (s *Server) queuePause(sess *session, m ami.Message, r reply) {
-	iface, pausedS := m.Get("Interface"), m.Get("Paused")
-	if iface == "" || pausedS == "" {
-		sess.send(response(r, "Error", "Message", "Need 'Interface' and 'Paused' parameters."))
+	if !need(sess, m, r, "Interface", "Paused") {
 		return
 	}
-	paused, now := astTrue(pausedS), s.opts.Now().Unix()
-	var events [][]byte
-	for _, q := range s.matching(m.Get("Queue")) {
-		mem := q.find(iface)
-		if mem == nil {
-			continue
-		}
+	paused, now := astTrue(m.Get("Paused")), s.opts.Now().Unix()
+	msg := "Interface unpaused successfully"
+	if paused {
+		msg = "Interface paused successfully"
+	}
+	s.setMembers(sess, m, r, "QueueMemberPause", msg, "Interface not found", func(q *queue, mem *member) bool {
 		mem.paused, mem.reason = paused, m.Get("Reason")
 		if paused {
 			mem.lastPause = now
 		}
 		q.persist()
-		events = append(events, s.memberEvent("QueueMemberPause", q, mem))
-	}
-	if events == nil {
-		sess.send(response(r, "Error", "Message", "Interface not found"))
-		return
-	}
-	msg := "Interface unpaused successfully"
-	if paused {
-		msg = "Interface paused successfully"
-	}
-	sess.send(response(r, "Success", "Message", msg))
-	for _, ev := range events {
-		s.broadcast(classAgent, ev)
-	}
+		return true
+	})
 }
 
 // queuePenalty answers QueuePenalty. The change is not persisted, as in
 // Asterisk 22.
 func (s *Server) queuePenalty(sess *session, m ami.Message, r reply) {
-	iface, penS := m.Get("Interface"), m.Get("Penalty")
-	if iface == "" || penS == "" {
-		sess.send(response(r, "Error", "Message", "Need 'Interface' and 'Penalty' parameters."))
+	if !need(sess, m, r, "Interface", "Penalty") {
 		return
 	}
-	penalty := atoi(penS)
-	var events [][]byte
-	for _, q := range s.matching(m.Get("Queue")) {
-		if mem := q.find(iface); mem != nil && penalty >= 0 {
+	penalty := atoi(m.Get("Penalty"))
+	s.setMembers(sess, m, r, "QueueMemberPenalty", "Interface penalty set successfully",
+		"Invalid interface, queuename or penalty", func(_ *queue, mem *member) bool {
+			if penalty < 0 {
+				return false
+			}
 			mem.penalty = penalty
-			events = append(events, s.memberEvent("QueueMemberPenalty", q, mem))
-		}
-	}
-	if events == nil {
-		sess.send(response(r, "Error", "Message", "Invalid interface, queuename or penalty"))
-		return
-	}
-	sess.send(response(r, "Success", "Message", "Interface penalty set successfully"))
-	for _, ev := range events {
-		s.broadcast(classAgent, ev)
-	}
+			return true
+		})
 }
 
 // queueRingInUse answers QueueMemberRingInUse. Its error text really ends
 // in a bare LF, which the real server sends before the CRLF.
 func (s *Server) queueRingInUse(sess *session, m ami.Message, r reply) {
-	iface, v := m.Get("Interface"), m.Get("RingInUse")
-	switch {
-	case iface == "" || v == "":
-		sess.send(response(r, "Error", "Message", "Need 'Interface' and 'RingInUse' parameters."))
+	if !need(sess, m, r, "Interface", "RingInUse") {
 		return
-	case !astTrue(v) && !astFalse(v):
+	}
+	ringinuse, ok := truth(m.Get("RingInUse"))
+	if !ok {
 		sess.send(response(r, "Error", "Message",
 			"'RingInUse' parameter must be a truth value (yes/no, on/off, 0/1, etc)"))
 		return
 	}
+	s.setMembers(sess, m, r, "QueueMemberRinginuse", "Interface ringinuse set successfully",
+		"Invalid interface, queuename, or ringinuse value\n", func(_ *queue, mem *member) bool {
+			mem.ringinuse = ringinuse
+			return true
+		})
+}
+
+// need answers app_queue's error when parameter a or b is missing, and
+// reports whether both are there.
+func need(sess *session, m ami.Message, r reply, a, b string) bool {
+	if m.Get(a) == "" || m.Get(b) == "" {
+		sess.send(response(r, "Error", "Message", "Need '"+a+"' and '"+b+"' parameters."))
+		return false
+	}
+	return true
+}
+
+// setMembers runs set on the action's Interface in every queue its Queue
+// matches (all when empty); set reports whether it took the change. The
+// answer is success with ok when any queue took it, then one event named
+// event per such queue; otherwise the error notFound.
+func (s *Server) setMembers(sess *session, m ami.Message, r reply, event, ok, notFound string,
+	set func(*queue, *member) bool) {
 	var events [][]byte
 	for _, q := range s.matching(m.Get("Queue")) {
-		if mem := q.find(iface); mem != nil {
-			mem.ringinuse = astTrue(v)
-			events = append(events, s.memberEvent("QueueMemberRinginuse", q, mem))
+		if mem := q.find(m.Get("Interface")); mem != nil && set(q, mem) {
+			events = append(events, s.memberEvent(event, q, mem))
 		}
 	}
 	if events == nil {
-		sess.send(response(r, "Error", "Message", "Invalid interface, queuename, or ringinuse value\n"))
+		sess.send(response(r, "Error", "Message", notFound))
 		return
 	}
-	sess.send(response(r, "Success", "Message", "Interface ringinuse set successfully"))
+	sess.send(response(r, "Success", "Message", ok))
 	for _, ev := range events {
 		s.broadcast(classAgent, ev)
 	}

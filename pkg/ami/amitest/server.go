@@ -104,11 +104,7 @@ func (s *Server) DropConnections() {
 func (s *Server) Restart(persist bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var w builder
-	w.add("Event", "Shutdown").add("Privilege", "system,all")
-	if s.opts.SystemName != "" {
-		w.add("SystemName", s.opts.SystemName)
-	}
+	w := s.event("Shutdown", "system,all")
 	s.broadcast(classSystem, w.add("Shutdown", "Cleanly").add("Restart", "True").end())
 	for sess := range s.sessions {
 		sess.closeAfterFlush()
@@ -135,11 +131,7 @@ func (s *Server) Restart(persist bool) {
 func (s *Server) ReloadModule() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var w builder
-	w.add("Event", "Reload").add("Privilege", "system,all")
-	if s.opts.SystemName != "" {
-		w.add("SystemName", s.opts.SystemName)
-	}
+	w := s.event("Reload", "system,all")
 	s.broadcast(classSystem, w.add("Module", "app_queue.so").add("Status", "0").end())
 }
 
