@@ -25,13 +25,14 @@ var layers = map[string]int{
 	"internal/daemon":                 6,
 	"internal/cli":                    7,
 	"cmd/queuesync":                   8,
+	"internal/testkit":                0, // test support
 	"pkg/ami/amitest":                 1, // test support: imported by tests only
 	"internal/store/storetest":        4,
 	"internal/store/storetest/pgtest": 1, // test support: imported by tests only
 }
 
 // testSupport may be imported by tests only, never by a production package.
-var testSupport = map[string]bool{"pkg/ami/amitest": true, "internal/store/storetest": true,
+var testSupport = map[string]bool{"internal/testkit": true, "pkg/ami/amitest": true, "internal/store/storetest": true,
 	"internal/store/storetest/pgtest": true}
 
 // TestLayering reads the import graph with `go list` and fails when a

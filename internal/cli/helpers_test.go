@@ -3,18 +3,15 @@ package cli
 import (
 	"bytes"
 	"context"
-	"flag"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-// update rewrites the golden files under testdata/ (go test ./internal/cli -update).
-var update = flag.Bool("update", false, "rewrite the golden files")
+	"github.com/queuesync/queuesync/internal/testkit"
+)
 
 // testNow is the fixed clock of the tests.
 var testNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -63,34 +60,11 @@ func runCmd(ctx context.Context, d *Deps, args ...string) int {
 // golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test ./internal/cli -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (run go test ./internal/cli -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	testkit.Golden(t, name, []byte(got))
 }
 
 // writeFile writes content to dir/name with mode and returns its path.
 func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testkit.WriteFile(t, dir, name, content, mode)
 }

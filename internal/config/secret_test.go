@@ -7,19 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/queuesync/queuesync/internal/testkit"
 )
 
-// writeFile writes content to a file of dir with mode perm (umask aside).
-func writeFile(t *testing.T, dir, name, content string, perm os.FileMode) string {
+// writeFile writes content to dir/name with mode and returns its path.
+func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
 	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), perm); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(p, perm); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return testkit.WriteFile(t, dir, name, content, mode)
 }
 
 func TestReadSecret(t *testing.T) {

@@ -86,7 +86,7 @@ func Secrets(cfg config.Config) (map[string][]byte, error) {
 
 // Grant returns the queues pc may read and write through the peer API.
 func Grant(pc config.Peer) peer.Grant {
-	return peer.Grant{All: pc.Queues.All, Queues: pc.Queues.Names}
+	return pc.Queues
 }
 
 // Grants returns every peer's Grant, by peer name, for the peer API.

@@ -79,7 +79,7 @@ func (h *handler) admit(from string, grant Grant, it batchItem) error {
 	if it.Err != nil {
 		return it.Err
 	}
-	if !grant.Allows(it.Register.Queue) {
+	if !grant.Contains(it.Register.Queue) {
 		return fmt.Errorf("%w: queue %s is not shared with node %s on this node; add it to that peer's queues, on both nodes", ErrNotShared, quoteValue(it.Register.Queue), from)
 	}
 	if err := h.opts.Clock.Observe(it.Register.Stamp); err != nil {

@@ -105,18 +105,32 @@ func (c *Client) Name() string { return c.opts.Name }
 
 // Health calls GET /queue/v1/health.
 func (c *Client) Health(ctx context.Context) (Health, error) {
-	data, err := c.do(ctx, http.MethodGet, PathHealth, nil, nil)
-	if err != nil {
-		return Health{}, fmt.Errorf("health of peer %s: %w", c.opts.Name, err)
-	}
-	h, err := DecodeHealth(bytes.NewReader(data))
-	if err == nil {
-		err = c.accept(h.Node, h.Clock)
-	}
+	h, err := exchange(ctx, c, http.MethodGet, PathHealth, nil, nil, DecodeHealth,
+		func(h Health) (string, state.Stamp) { return h.Node, h.Clock })
 	if err != nil {
 		return Health{}, fmt.Errorf("health of peer %s: %w", c.opts.Name, err)
 	}
 	return h, nil
+}
+
+// exchange sends one signed request, verifies the answer's signature,
+// decodes it and accepts the node and clock it names (see accept).
+func exchange[T any](ctx context.Context, c *Client, method, path string, query url.Values, body []byte,
+	decode func(io.Reader) (T, error), header func(T) (string, state.Stamp)) (T, error) {
+	var zero T
+	data, err := c.do(ctx, method, path, query, body)
+	if err != nil {
+		return zero, err
+	}
+	doc, err := decode(bytes.NewReader(data))
+	if err != nil {
+		return zero, err
+	}
+	node, clock := header(doc)
+	if err := c.accept(node, clock); err != nil {
+		return zero, err
+	}
+	return doc, nil
 }
 
 // State calls GET /queue/v1/state for queues (all when empty). With dryRun
@@ -176,15 +190,9 @@ func (c *Client) pages(ctx context.Context, first url.Values) (Snapshot, error) 
 
 // statePage reads one page of a state answer.
 func (c *Client) statePage(ctx context.Context, query url.Values) (Snapshot, error) {
-	data, err := c.do(ctx, http.MethodGet, PathState, query, nil)
+	snap, err := exchange(ctx, c, http.MethodGet, PathState, query, nil, DecodeState,
+		func(s Snapshot) (string, state.Stamp) { return s.Node, s.Clock })
 	if err != nil {
-		return Snapshot{}, err
-	}
-	snap, err := DecodeState(bytes.NewReader(data))
-	if err != nil {
-		return Snapshot{}, err
-	}
-	if err := c.accept(snap.Node, snap.Clock); err != nil {
 		return Snapshot{}, err
 	}
 	c.dropUnshared(&snap)
@@ -192,7 +200,9 @@ func (c *Client) statePage(ctx context.Context, query url.Values) (Snapshot, err
 }
 
 // shares reports whether queue is shared with the peer.
-func (c *Client) shares(queue string) bool { return c.opts.Grant == nil || c.opts.Grant.Allows(queue) }
+func (c *Client) shares(queue string) bool {
+	return c.opts.Grant == nil || c.opts.Grant.Contains(queue)
+}
 
 // dropUnshared moves the registers of queues not shared with the peer to
 // snap.Skipped.
@@ -266,15 +276,9 @@ func (c *Client) push(ctx context.Context, regs []state.Register) (ResultSet, er
 	if err := EncodeState(&body, c.opts.Node, c.stamp(), sorted); err != nil {
 		return ResultSet{}, err
 	}
-	data, err := c.do(ctx, http.MethodPost, PathChanges, nil, body.Bytes())
+	set, err := exchange(ctx, c, http.MethodPost, PathChanges, nil, body.Bytes(), DecodeResults,
+		func(s ResultSet) (string, state.Stamp) { return s.Node, s.Clock })
 	if err != nil {
-		return ResultSet{}, err
-	}
-	set, err := DecodeResults(bytes.NewReader(data))
-	if err != nil {
-		return ResultSet{}, err
-	}
-	if err := c.accept(set.Node, set.Clock); err != nil {
 		return ResultSet{}, err
 	}
 	if err := matchResults(sorted, set.Results); err != nil {

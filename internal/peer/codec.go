@@ -116,10 +116,7 @@ type docHeader struct {
 // items with an error so that the rest of a batch can still be applied.
 func decodeBatch(r io.Reader) (docHeader, []batchItem, error) {
 	var doc stateDoc
-	if err := decodeDoc(r, stateRoot, &doc); err != nil {
-		return docHeader{}, nil, fmt.Errorf("decode state: %w", err)
-	}
-	hdr, err := parseHeader(doc.Node, doc.Clock)
+	hdr, err := decodeHeaded(r, stateRoot, &doc, &doc.Node, &doc.Clock)
 	if err != nil {
 		return docHeader{}, nil, fmt.Errorf("decode state: %w", err)
 	}
@@ -134,6 +131,15 @@ func decodeBatch(r io.Reader) (docHeader, []batchItem, error) {
 		}
 	}
 	return hdr, items, nil
+}
+
+// decodeHeaded reads one document of root into v, then the node and clock
+// its root element named (read into *node and *clock by the decoding).
+func decodeHeaded(r io.Reader, root string, v any, node, clock *string) (docHeader, error) {
+	if err := decodeDoc(r, root, v); err != nil {
+		return docHeader{}, err
+	}
+	return parseHeader(*node, *clock)
 }
 
 func parseHeader(node, clock string) (docHeader, error) {

@@ -283,7 +283,7 @@ func (h *handler) serveState(w http.ResponseWriter, r *http.Request, c *credenti
 		return
 	}
 	grant := h.grant(c.node)
-	queues, some := grant.narrow(queues)
+	queues, some := narrow(grant, queues)
 	var regs []state.Register
 	if some {
 		regs, err = h.opts.Receiver.State(r.Context(), queues, dryRun)
@@ -347,7 +347,7 @@ func stateQuery(r *http.Request) ([]string, bool, error) {
 func (h *handler) servable(to string, grant Grant, regs []state.Register) []state.Register {
 	out := regs[:0:0]
 	for _, reg := range regs {
-		if !grant.Allows(reg.Queue) {
+		if !grant.Contains(reg.Queue) {
 			continue
 		}
 		if err := ValidateRegister(reg); err != nil {

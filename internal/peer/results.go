@@ -67,10 +67,7 @@ func EncodeResults(w io.Writer, node string, clock state.Stamp, results []Result
 // passes ValidateRegister and has the result's key.
 func DecodeResults(r io.Reader) (ResultSet, error) {
 	var doc resultDoc
-	if err := decodeDoc(r, resultRoot, &doc); err != nil {
-		return ResultSet{}, fmt.Errorf("decode results: %w", err)
-	}
-	hdr, err := parseHeader(doc.Node, doc.Clock)
+	hdr, err := decodeHeaded(r, resultRoot, &doc, &doc.Node, &doc.Clock)
 	if err != nil {
 		return ResultSet{}, fmt.Errorf("decode results: %w", err)
 	}
@@ -151,10 +148,7 @@ func EncodeHealth(w io.Writer, h Health) error {
 // DecodeHealth reads a <queuesync-health> document.
 func DecodeHealth(r io.Reader) (Health, error) {
 	var doc healthDoc
-	if err := decodeDoc(r, healthRoot, &doc); err != nil {
-		return Health{}, fmt.Errorf("decode health: %w", err)
-	}
-	hdr, err := parseHeader(doc.Node, doc.Clock)
+	hdr, err := decodeHeaded(r, healthRoot, &doc, &doc.Node, &doc.Clock)
 	if err != nil {
 		return Health{}, fmt.Errorf("decode health: %w", err)
 	}

@@ -308,7 +308,7 @@ func TestHandlerScope(t *testing.T) {
 	support := validRegister()
 	node := &fakeNode{regs: []state.Register{sales, support}}
 	h := testHandler(node, func(o *HandlerOptions) {
-		o.Grants = map[string]Grant{"sop1": {Queues: []string{"sales"}}}
+		o.Grants = map[string]Grant{"sop1": {Names: []string{"sales"}}}
 	})
 	snap, err := DecodeState(serve(h, signed("GET", PathState, nil, now)).Body)
 	if err != nil || len(snap.Registers) != 1 || snap.Registers[0].Queue != "Sales" {
@@ -343,7 +343,7 @@ func TestClientScope(t *testing.T) {
 	sales.Queue = "sales"
 	support := validRegister()
 	node := &fakeNode{regs: []state.Register{sales, support}}
-	_, c := peerServer(t, node, nil, func(o *ClientOptions) { o.Grant = &Grant{Queues: []string{"SALES"}} })
+	_, c := peerServer(t, node, nil, func(o *ClientOptions) { o.Grant = &Grant{Names: []string{"SALES"}} })
 	set, err := c.Push(ctx(t), []state.Register{support, sales})
 	if err != nil || set.Results[0].Status != Error || !strings.Contains(set.Results[0].Reason, "not shared") || set.Results[1].Status != Applied {
 		t.Errorf("Push = %+v, %v", set, err)

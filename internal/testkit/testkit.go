@@ -1,0 +1,56 @@
+// Package testkit holds what the tests of several packages need alike:
+// golden files (compare what a test produced with a file under the
+// package's testdata, or rewrite it when the tests run with -update, as
+// go test ./internal/cli -update) and files written for a test. It is for
+// tests only; the layering test keeps production packages from importing
+// it.
+package testkit
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata instead of comparing with them")
+
+// Updating reports whether the tests run with -update.
+func Updating() bool { return *update }
+
+// Golden compares got with testdata/name, or writes it there with -update.
+func Golden(t testing.TB, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file %s (run go test with -update to create it): %v", path, err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (run go test with -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// WriteFile writes content to dir/name with mode (whatever the umask) and
+// returns its path.
+func WriteFile(t testing.TB, dir, name, content string, mode os.FileMode) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
