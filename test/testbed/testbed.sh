@@ -11,6 +11,9 @@
 #   testbed.sh restart I       'core restart now' on instance I and wait until fully booted
 #   testbed.sh stop I | start I  stop or start a single instance
 #   testbed.sh pg-restart      restart the PostgreSQL cluster (same port and data)
+#   testbed.sh pg-kill         SIGKILL the postmaster and its backends (a crash; pg-start
+#                              recovers the same data)
+#   testbed.sh pg-start        start the PostgreSQL cluster again (after pg-kill)
 #
 # Settings (environment):
 #   QS_ASTROOT    chroot directory                 (default /opt/astroot)
@@ -194,6 +197,27 @@ pg_start() {
 		die "PostgreSQL failed to start; see $STATE/pg/server.log"
 }
 
+# pg_kill kills the postmaster with SIGKILL, as a crash would, and then the
+# backends it leaves (they would hold its shared memory and keep a new
+# postmaster from starting), and waits until they are gone.
+pg_kill() {
+	local pf=$STATE/pg/data/postmaster.pid pid kids n
+	[ -f "$pf" ] || return 0
+	pid=$(head -1 "$pf")
+	kill -0 "$pid" 2>/dev/null || return 0
+	kids=$(pgrep -P "$pid" || true)
+	kill -9 "$pid" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	[ -z "$kids" ] || kill -9 $kids 2>/dev/null || true
+	for n in $(seq 1 100); do
+		local alive=0 k
+		for k in $pid $kids; do [ -e "/proc/$k" ] && alive=1; done
+		[ "$alive" = 0 ] && return 0
+		sleep 0.05
+	done
+	die "PostgreSQL (pid $pid) did not die"
+}
+
 pg_stop() {
 	[ -f "$STATE/pg/data/postmaster.pid" ] || return 0
 	as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 || true
@@ -294,7 +318,9 @@ main() {
 	stop) stop_one "$1" ;;
 	start) start_one "$1" ;;
 	pg-restart) pg_stop; pg_start ;;
-	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
+	pg-kill) pg_kill ;;
+	pg-start) pg_start ;;
+	*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
 	esac
 }
 
