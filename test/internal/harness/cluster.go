@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,11 @@ import (
 
 // Options shape a cluster. The zero value of each field is a usable default.
 type Options struct {
-	Nodes      int    // how many nodes (default 2); node i is testbed instance i
+	Nodes int // how many nodes (default 2); node i is testbed instance i
+	// Peers[i] lists the nodes node i names as its peers (indexes into
+	// Nodes); nil: every node names every other one (a full mesh). A chain
+	// a-b-c is [][]int{{1}, {0, 2}, {1}}.
+	Peers      [][]int
 	Dir        string // working directory: binary, configs, logs; default a temporary one, removed by Close
 	Keep       bool   // keep a temporary Dir at Close
 	DBPrefix   string // node databases are DBPrefix+name (default "qs_harness_")
@@ -229,7 +234,7 @@ func (c *Cluster) config(n *Node, o Override, amiAddr string, peerAddr func(*Nod
 	}
 	b.WriteString("peers:\n")
 	for _, p := range c.Nodes {
-		if p == n {
+		if !c.IsPeer(n.Index, p.Index) {
 			continue
 		}
 		url := o.PeerURL
@@ -240,6 +245,17 @@ func (c *Cluster) config(n *Node, o Override, amiAddr string, peerAddr func(*Nod
 	}
 	fmt.Fprintf(&b, "log_file: %s\nhealth_interval: %s\n", n.SyncLog, o.HealthInterval)
 	return b.String()
+}
+
+// IsPeer reports whether node a names node b as a peer (Options.Peers).
+func (c *Cluster) IsPeer(a, b int) bool {
+	if a == b {
+		return false
+	}
+	if c.opts.Peers == nil {
+		return true
+	}
+	return a < len(c.opts.Peers) && slices.Contains(c.opts.Peers[a], b)
 }
 
 // PeerSecret returns the peer secret every node shares.
