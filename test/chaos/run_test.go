@@ -34,17 +34,33 @@ type execOp struct {
 type runner struct {
 	c      *cluster
 	steps  []step
-	minOff [2]time.Duration
+	minOff []time.Duration
 	logf   *os.File
 	start  time.Time
 
 	ops       []*execOp
 	last      map[key]*execOp
-	blindRest [2]bool // Asterisk restarted while its daemon could not see it
+	blindRest []bool // Asterisk restarted while its daemon could not see it
+	paused    []bool // the daemon is SIGSTOPped
+	restarts  []*astRestart
+	pgDown    bool // PostgreSQL killed and not started again
 	notes     []string
 	faults    int
+	kinds     map[string]int
 	skipped   []string
 	resyncs   map[int]int // exit codes of the cron resyncs
+}
+
+// astRestart is an asynchronous Asterisk restart under way.
+type astRestart struct {
+	done   chan error
+	before int // the daemon's reconciles before it
+}
+
+func newRunner(c *cluster, steps []step, logf *os.File) *runner {
+	n := len(c.nodes)
+	return &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
+		blindRest: make([]bool, n), paused: make([]bool, n), restarts: make([]*astRestart, n), kinds: map[string]int{}, resyncs: map[int]int{}}
 }
 
 func (r *runner) logLine(format string, args ...any) {
@@ -59,16 +75,37 @@ func (r *runner) note(format string, args ...any) {
 }
 
 // deliverable reports whether a change journalled on a can reach b now:
-// both daemons run, b's peer API is reachable from a, and b's daemon has its
-// Asterisk (to apply the change).
+// a's daemon runs, and there is a chain of peers from a to b whose daemons
+// see their Asterisk (to apply the change, and forward it), each peer API
+// open to the one before.
 func (r *runner) deliverable(a, b int) bool {
-	return r.c.nodes[b].PeerGate.IsOpen() && r.c.nodes[a].Running() && !r.blind(b)
+	if !r.c.nodes[a].Running() || r.paused[a] || r.pgDown {
+		return false
+	}
+	seen := make([]bool, len(r.c.nodes))
+	seen[a] = true
+	todo := []int{a}
+	for len(todo) > 0 {
+		x := todo[0]
+		todo = todo[1:]
+		if x == b {
+			return true
+		}
+		for _, y := range r.c.topo.peers[x] {
+			if !seen[y] && !r.blind(y) && r.c.nodes[y].PeerGate.IsOpen() {
+				seen[y] = true
+				todo = append(todo, y)
+			}
+		}
+	}
+	return false
 }
 
-// blind reports whether node n's daemon cannot see its Asterisk now.
+// blind reports whether node n's daemon cannot see its Asterisk now, or
+// cannot journal what it sees.
 func (r *runner) blind(n int) bool {
 	nd := r.c.nodes[n]
-	return !nd.Running() || !nd.AMIGate.IsOpen()
+	return !nd.Running() || !nd.AMIGate.IsOpen() || r.paused[n] || r.restarts[n] != nil || r.pgDown
 }
 
 // play runs every step up to the final heal and returns the time the final
@@ -97,13 +134,16 @@ func (r *runner) play() (time.Time, error) {
 
 func (r *runner) do(i int, s step) error {
 	c := r.c
+	if s.Fault != "" {
+		r.faults++
+		r.kinds[s.Fault]++
+	}
 	switch s.Kind {
 	case stSleep:
 		time.Sleep(s.Sleep)
 	case stOp:
 		return r.doOp(i, *s.Op)
 	case stPartition:
-		r.faults++
 		for n, closed := range s.Closed {
 			if closed {
 				c.nodes[n].PeerGate.Cut()
@@ -112,34 +152,73 @@ func (r *runner) do(i int, s step) error {
 	case stHealPartition:
 		c.Heal()
 	case stKill:
-		r.faults++
 		c.stopDaemon(c.nodes[s.Node], true)
+		r.paused[s.Node] = false
+	case stStop:
+		c.stopDaemon(c.nodes[s.Node], false)
+		r.paused[s.Node] = false
 	case stStart:
 		return r.startDaemon(s.Node, s.Offset)
 	case stRestartDaemon:
-		if s.Offset != 0 {
-			r.faults++
-		}
 		c.stopDaemon(c.nodes[s.Node], false)
+		r.paused[s.Node] = false
 		return r.startDaemon(s.Node, s.Offset)
+	case stPause:
+		if d := c.nodes[s.Node].Daemon(); d != nil {
+			if err := d.Pause(); err != nil {
+				return err
+			}
+			r.paused[s.Node] = true
+		}
+	case stResume:
+		n := c.nodes[s.Node]
+		if d := n.Daemon(); d != nil && r.paused[s.Node] {
+			before := n.reconciles()
+			if err := d.Resume(); err != nil {
+				return err
+			}
+			r.paused[s.Node] = false
+			if r.blindRest[s.Node] && !r.blind(s.Node) {
+				r.waitReconcile(s.Node, before)
+			}
+		}
 	case stAstRestart:
-		r.faults++
 		return r.restartAsterisk(i, s)
+	case stAstWait:
+		return r.waitAsterisk(s.Node)
+	case stReload:
+		out, err := c.nodes[s.Node].Testbed("rx", s.reloadCommand())
+		if err != nil {
+			return err
+		}
+		r.logLine("sop%d: %s", s.Node+1, strings.TrimSpace(out))
 	case stAMICut:
-		r.faults++
 		c.nodes[s.Node].AMIGate.Cut()
 	case stAMIRestore:
 		n := c.nodes[s.Node]
 		before := n.reconciles()
 		n.AMIGate.Heal()
-		if r.blindRest[s.Node] && n.Running() {
+		if r.blindRest[s.Node] && !r.blind(s.Node) {
 			r.waitReconcile(s.Node, before)
 		}
 	case stPGRestart:
-		r.faults++
 		if _, err := c.Env.Testbed("pg-restart"); err != nil {
 			return err
 		}
+	case stPGKill:
+		r.pgDown = true
+		if _, err := c.Env.Testbed("pg-kill"); err != nil {
+			return err
+		}
+	case stPGStart:
+		if _, err := c.Env.Testbed("pg-start"); err != nil {
+			return err
+		}
+		r.pgDown = false
+	case stLink:
+		c.nodes[s.Node].PeerGate.SetLink(harness.Link{Delay: 150 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 0.05, Drop: 0.005})
+	case stLinkHeal:
+		c.nodes[s.Node].PeerGate.SetLink(harness.Link{})
 	case stResync:
 		r.cronResync(s.Node)
 	case stHealBegin, stFinal:
@@ -192,7 +271,8 @@ func (r *runner) waitReconcile(n, before int) {
 // the step says. A change on that node that its daemon has not journalled
 // would be erased by the restart and, by DESIGN §4 rule 5, not restored: the
 // harness waits for such changes to be journalled, and skips the restart when
-// it cannot (the daemon is down or cut off).
+// it cannot (the daemon is down or cut off). An asynchronous restart
+// returns once it has begun; stAstWait waits for its end.
 func (r *runner) restartAsterisk(i int, s step) error {
 	nd := r.c.nodes[s.Node]
 	for _, e := range r.ops {
@@ -219,16 +299,46 @@ func (r *runner) restartAsterisk(i int, s step) error {
 	if _, err := nd.Testbed("persist", p); err != nil {
 		return err
 	}
-	blind := r.blind(s.Node)
 	before := nd.reconciles()
+	nd.persist = s.Persist
+	if s.Async {
+		ar := &astRestart{done: make(chan error, 1), before: before}
+		r.restarts[s.Node] = ar
+		go func() {
+			_, err := nd.Testbed("restart")
+			ar.done <- err
+		}()
+		return nil
+	}
+	blind := r.blind(s.Node)
 	if _, err := nd.Testbed("restart"); err != nil {
 		return err
 	}
-	nd.persist = s.Persist
 	nd.CloseAMI()
 	r.blindRest[s.Node] = true
 	if !blind {
 		r.waitReconcile(s.Node, before)
+	}
+	return nil
+}
+
+// waitAsterisk waits for the end of node n's asynchronous Asterisk restart
+// and, when its daemon can see it, for the daemon's reconcile with it.
+func (r *runner) waitAsterisk(n int) error {
+	ar := r.restarts[n]
+	if ar == nil {
+		return nil // skipped
+	}
+	err := <-ar.done
+	r.restarts[n] = nil
+	if err != nil {
+		return err
+	}
+	nd := r.c.nodes[n]
+	nd.CloseAMI()
+	r.blindRest[n] = true
+	if !r.blind(n) {
+		r.waitReconcile(n, ar.before)
 	}
 	return nil
 }
@@ -340,8 +450,8 @@ func (r *runner) waitOrdered(l *execOp, o op) string {
 // records its version. A removal of a member that was never journalled
 // leaves no register: that is settled too.
 func (r *runner) settledNow(e *execOp) bool {
-	if e.settled {
-		return true
+	if e.settled || r.pgDown {
+		return e.settled
 	}
 	row, ok, err := r.c.nodes[e.op.Node].journalRow(e.op.Key)
 	switch {
@@ -410,7 +520,7 @@ func (r *runner) oracle() map[key]member {
 	return want
 }
 
-// reset brings the pair to a known state: daemons stopped, gates open,
+// reset brings the nodes to a known state: daemons stopped, gates open,
 // persistentmembers on, no test member but the static one (unpaused,
 // penalty 0), empty journals; then the daemons started afresh.
 func (c *cluster) reset(dir string) error {
@@ -472,11 +582,13 @@ func (c *cluster) reset(dir string) error {
 			return err
 		}
 	}
-	// Wait for both daemons' first reconcile, then a fresh second for
+	// Wait for every daemon's first reconcile, then a fresh second for
 	// LoginTime/LastPause-dated changes.
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && (c.nodes[0].reconciles() == 0 || c.nodes[1].reconciles() == 0) {
-		time.Sleep(20 * time.Millisecond)
+	for _, n := range c.nodes {
+		for time.Now().Before(deadline) && n.reconciles() == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	time.Sleep(1100 * time.Millisecond)
 	return nil
