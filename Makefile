@@ -92,6 +92,8 @@ bench:
 ##   make chaos SEED=7            replay seed 7 exactly (SEED="3 9" for several)
 ##   make chaos FAULTS=pg-kill    only these fault kinds (docs/chaos.md lists them)
 ##   make chaos TOPOLOGY=chain    sop1 - sop2 - sop3, sop2 the hub
+##   make chaos NETNS=0           peer gates on 127.0.0.1, no network namespaces
+##                                (a slow link then loses chunks in the gate)
 ##   make chaos-short             CI: 3 seeds x 30 changes, a PostgreSQL crash
 ##                                seed and a chain seed (about 3 minutes)
 ##   make chaos-long              the 200-seed run of docs/chaos.md (hours)
@@ -101,6 +103,7 @@ SEED           ?=
 OPS            ?= 60
 TOPOLOGY       ?= pair
 FAULTS         ?= all
+NETNS          ?= 1
 CHAOS_OUT      ?= /tmp/qs-chaos-run
 CHAOS_NAME     ?= chaos
 CHAOS_STATE    ?= /tmp/qs-chaos
@@ -110,7 +113,7 @@ CHAOS_TESTBED  := QS_NAME=$(CHAOS_NAME) QS_STATE=$(CHAOS_STATE) QS_BASEPORT=$(CH
 chaos: chaos-testbed-up
 	set -a; . $(CHAOS_STATE)/env; set +a; \
 	CHAOS_SEEDS="$(SEEDS)" CHAOS_SEED="$(SEED)" CHAOS_OPS="$(OPS)" CHAOS_OUT="$(CHAOS_OUT)" \
-	CHAOS_TOPOLOGY="$(TOPOLOGY)" CHAOS_FAULTS="$(FAULTS)" \
+	CHAOS_TOPOLOGY="$(TOPOLOGY)" CHAOS_FAULTS="$(FAULTS)" CHAOS_NETNS="$(NETNS)" \
 	go test -tags chaos -count=1 -v -timeout 12h -run '^TestChaos$$' ./test/chaos
 
 chaos-short:

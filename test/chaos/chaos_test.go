@@ -30,6 +30,8 @@ import (
 //	                sop1 - sop2 - sop3, sop2 the hub (three testbed instances)
 //	CHAOS_FAULTS    the fault kinds to inject (faults_test.go): "all" (default)
 //	                or a list ("pg-kill,sigstop")
+//	CHAOS_NETNS     1: every peer API behind a gate in a network namespace of
+//	                the testbed, so that a slow link drops real packets (root)
 func settings() (seeds []uint64, nOps int, out string, err error) {
 	nOps = 60
 	if v := os.Getenv("CHAOS_OPS"); v != "" {
@@ -166,8 +168,8 @@ func TestChaos(t *testing.T) {
 		fmt.Println(s)
 		fmt.Fprintln(rep, s)
 	}
-	say("# chaos %s: topology=%s faults=%s, %d seeds, %d changes each, output in %s", time.Now().Format(time.RFC3339),
-		topo.name, kindsString(kinds), len(seeds), nOps, out)
+	say("# chaos %s: topology=%s faults=%s netns=%v, %d seeds, %d changes each, output in %s", time.Now().Format(time.RFC3339),
+		topo.name, kindsString(kinds), c.nodes[0].Netns != "", len(seeds), nOps, out)
 	var results []result
 	for _, seed := range seeds {
 		res := runSeed(c, seed, nOps, kinds, out)

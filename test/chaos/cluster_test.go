@@ -36,7 +36,7 @@ type cluster struct {
 // this tree built with -race), fresh journals, configs; no daemon runs yet.
 func newCluster(env harness.Env, dir string, topo topology) (*cluster, error) {
 	hc, err := harness.New(env, harness.Options{Dir: dir, DBPrefix: "qs_chaos_", Race: true, Bin: os.Getenv("CHAOS_BIN"),
-		Nodes: topo.nodes(), Peers: topo.peers,
+		Nodes: topo.nodes(), Peers: topo.peers, Netns: os.Getenv("CHAOS_NETNS") == "1",
 		Gated: true, PeerSecret: "chaos-shared-secret-0123456789abcdef", HealthInterval: 500 * time.Millisecond})
 	if hc == nil {
 		return nil, err

@@ -216,12 +216,33 @@ func (r *runner) do(i int, s step) error {
 		}
 		r.pgDown = false
 	case stLink:
-		c.nodes[s.Node].PeerGate.SetLink(harness.Link{Delay: 150 * time.Millisecond, Jitter: 20 * time.Millisecond, Loss: 0.05, Drop: 0.005})
+		return r.setLink(s.Node, true)
 	case stLinkHeal:
-		c.nodes[s.Node].PeerGate.SetLink(harness.Link{})
+		return r.setLink(s.Node, false)
 	case stResync:
 		r.cronResync(s.Node)
 	case stHealBegin, stFinal:
+	}
+	return nil
+}
+
+// setLink makes the link to node n's peer API slow and lossy (on) or
+// plain again: 150-170 ms of latency each way in its gate, and 5% of the
+// packets dropped by the kernel on its namespace's veth; without network
+// namespaces, the gate holds back 5% of the chunks for a retransmission
+// timeout and cuts 0.5% of the connections instead.
+func (r *runner) setLink(n int, on bool) error {
+	nd := r.c.nodes[n]
+	l, loss := harness.Link{}, 0
+	if on {
+		l, loss = harness.Link{Delay: 150 * time.Millisecond, Jitter: 20 * time.Millisecond}, 5
+		if nd.Netns == "" {
+			l.Loss, l.Drop = 0.05, 0.005
+		}
+	}
+	nd.PeerGate.SetLink(l)
+	if nd.Netns != "" {
+		return nd.SetLoss(loss)
 	}
 	return nil
 }

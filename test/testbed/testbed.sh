@@ -14,6 +14,12 @@
 #   testbed.sh pg-kill         SIGKILL the postmaster and its backends (a crash; pg-start
 #                              recovers the same data)
 #   testbed.sh pg-start        start the PostgreSQL cluster again (after pg-kill)
+#   testbed.sh netns-up N      N network namespaces of this testbed, each joined to the
+#                              host by a veth pair (private 10.213.x.y/30 addresses);
+#                              prints "NAMESPACE ADDRESS" per line; down removes them
+#   testbed.sh netns-loss I PCT  drop PCT% of the packets each way on namespace I's veth
+#                              (a tc classic-BPF filter; 0 removes it)
+#   testbed.sh netns-down      remove this testbed's namespaces
 #
 # Settings (environment):
 #   QS_ASTROOT    chroot directory                 (default /opt/astroot)
@@ -223,6 +229,57 @@ pg_stop() {
 	as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# Network namespaces for links with loss. The kernel may lack netem (no
+# sch_netem), so loss is a classic-BPF tc filter in direct-action mode:
+# a random number below PCT% of 2^32 means TC_ACT_SHOT.
+ns_name() { echo "$NAME-l$1"; }
+ns_host_if() { echo "${NAME:0:8}h$1"; }
+ns_if() { echo "${NAME:0:8}n$1"; }
+ns_addr() { echo "10.213.$(((BASEPORT / 10) % 250)).$((4 * $1 + $2))"; } # $2: 1 host side, 2 namespace side
+
+netns_up() {
+	local n=$1 i ns
+	need_root netns-up
+	command -v tc >/dev/null || die "tc not found; install it with: apt-get install -y iproute2"
+	netns_down
+	mkdir -p "$STATE"
+	for i in $(seq 0 $((n - 1))); do
+		ns=$(ns_name "$i")
+		echo "$i" >>"$STATE/netns"
+		ip netns add "$ns"
+		ip link add "$(ns_host_if "$i")" type veth peer name "$(ns_if "$i")"
+		ip link set "$(ns_if "$i")" netns "$ns"
+		ip addr add "$(ns_addr "$i" 1)/30" dev "$(ns_host_if "$i")"
+		ip link set "$(ns_host_if "$i")" up
+		ip -n "$ns" addr add "$(ns_addr "$i" 2)/30" dev "$(ns_if "$i")"
+		ip -n "$ns" link set "$(ns_if "$i")" up
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" tc qdisc add dev "$(ns_if "$i")" clsact
+		echo "$ns $(ns_addr "$i" 2)"
+	done
+}
+
+netns_loss() {
+	local i=$1 pct=$2 ns dev dir
+	ns=$(ns_name "$i")
+	dev=$(ns_if "$i")
+	for dir in ingress egress; do
+		ip netns exec "$ns" tc filter del dev "$dev" "$dir" 2>/dev/null || true
+		[ "$pct" = 0 ] && continue
+		ip netns exec "$ns" tc filter add dev "$dev" "$dir" bpf da \
+			bytecode "4,32 0 0 4294963256,53 0 1 $((pct * 42949673)),6 0 0 0,6 0 0 2"
+	done
+}
+
+netns_down() {
+	local i
+	for i in $(cat "$STATE/netns" 2>/dev/null); do
+		ip netns del "$(ns_name "$i")" 2>/dev/null || true
+		ip link del "$(ns_host_if "$i")" 2>/dev/null || true
+	done
+	rm -f "$STATE/netns"
+}
+
 write_env() {
 	local n=$1 i
 	{
@@ -287,6 +344,7 @@ alive() {
 stale_cleanup() {
 	local i
 	for i in $(cat "$STATE/instances" 2>/dev/null); do stop_one "$i"; done
+	netns_down
 	pg_stop
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
@@ -299,6 +357,7 @@ cmd_down() {
 	if [ -f "$STATE/instances" ]; then
 		for i in $(cat "$STATE/instances"); do stop_one "$i"; done
 	fi
+	netns_down
 	pg_stop
 	rm -rf "$STATE"
 	log "stopped"
@@ -320,7 +379,10 @@ main() {
 	pg-restart) pg_stop; pg_start ;;
 	pg-kill) pg_kill ;;
 	pg-start) pg_start ;;
-	*) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
+	netns-up) netns_up "${1:-2}" ;;
+	netns-loss) netns_loss "$1" "$2" ;;
+	netns-down) netns_down ;;
+	*) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
 	esac
 }
 

@@ -3,10 +3,15 @@
 package harness
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
+	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Gate is a TCP forwarder on 127.0.0.1 in front of a target: a daemon's
@@ -46,6 +51,63 @@ func NewGate(target string) (*Gate, error) {
 	g := &Gate{ln: ln, target: target, open: true, conns: map[net.Conn]bool{}}
 	go g.serve()
 	return g, nil
+}
+
+// NewGateIn starts an open gate in front of target that listens on addr
+// inside network namespace ns (a name of `ip netns`): whoever connects to it
+// crosses that namespace's link. The gate dials target from the harness's
+// own namespace.
+func NewGateIn(ns, addr, target string) (*Gate, error) {
+	ln, err := listenIn(ns, addr)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gate{ln: ln, target: target, open: true, conns: map[net.Conn]bool{}}
+	go g.serve()
+	return g, nil
+}
+
+// listenIn opens a TCP listener inside network namespace ns: a socket
+// belongs to the namespace of the thread that creates it. The thread goes
+// back to its namespace afterwards; if it cannot, it ends with its
+// goroutine, locked, and Go does not reuse it.
+func listenIn(ns, addr string) (net.Listener, error) {
+	type res struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: err}
+			return
+		}
+		defer orig.Close()
+		f, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: fmt.Errorf("enter network namespace %s: %w", ns, err)}
+			return
+		}
+		ln, lerr := net.Listen("tcp", addr)
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- res{ln, lerr}
+			return // the thread stays locked and ends with this goroutine
+		}
+		runtime.UnlockOSThread()
+		ch <- res{ln, lerr}
+	}()
+	r := <-ch
+	return r.ln, r.err
 }
 
 // Addr returns the address to connect to instead of the target.
