@@ -41,6 +41,7 @@ type runner struct {
 	ops       []*execOp
 	last      map[key]*execOp
 	blindRest []bool // Asterisk restarted while its daemon could not see it
+	restMark  []int  // the daemon's reconciles before that restart
 	paused    []bool // the daemon is SIGSTOPped
 	restarts  []*astRestart
 	pgDown    bool // PostgreSQL killed and not started again
@@ -60,7 +61,7 @@ type astRestart struct {
 func newRunner(c *cluster, steps []step, logf *os.File) *runner {
 	n := len(c.nodes)
 	return &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
-		blindRest: make([]bool, n), paused: make([]bool, n), restarts: make([]*astRestart, n), kinds: map[string]int{}, resyncs: map[int]int{}}
+		blindRest: make([]bool, n), restMark: make([]int, n), paused: make([]bool, n), restarts: make([]*astRestart, n), kinds: map[string]int{}, resyncs: map[int]int{}}
 }
 
 func (r *runner) logLine(format string, args ...any) {
@@ -173,14 +174,11 @@ func (r *runner) do(i int, s step) error {
 	case stResume:
 		n := c.nodes[s.Node]
 		if d := n.Daemon(); d != nil && r.paused[s.Node] {
-			before := n.reconciles()
 			if err := d.Resume(); err != nil {
 				return err
 			}
 			r.paused[s.Node] = false
-			if r.blindRest[s.Node] && !r.blind(s.Node) {
-				r.waitReconcile(s.Node, before)
-			}
+			r.afterBlindRestart(s.Node)
 		}
 	case stAstRestart:
 		return r.restartAsterisk(i, s)
@@ -195,12 +193,8 @@ func (r *runner) do(i int, s step) error {
 	case stAMICut:
 		c.nodes[s.Node].AMIGate.Cut()
 	case stAMIRestore:
-		n := c.nodes[s.Node]
-		before := n.reconciles()
-		n.AMIGate.Heal()
-		if r.blindRest[s.Node] && !r.blind(s.Node) {
-			r.waitReconcile(s.Node, before)
-		}
+		c.nodes[s.Node].AMIGate.Heal()
+		r.afterBlindRestart(s.Node)
 	case stPGRestart:
 		if _, err := c.Env.Testbed("pg-restart"); err != nil {
 			return err
@@ -249,14 +243,23 @@ func (r *runner) setLink(n int, on bool) error {
 
 func (r *runner) startDaemon(n int, off time.Duration) error {
 	nd := r.c.nodes[n]
-	before := nd.reconciles()
+	// A new daemon's reconciles all come after the restart.
+	r.restMark[n] = nd.reconciles()
 	if err := r.c.startDaemon(nd, off); err != nil {
 		return err
 	}
-	if r.blindRest[n] && !r.blind(n) {
-		r.waitReconcile(n, before)
-	}
+	r.afterBlindRestart(n)
 	return nil
+}
+
+// afterBlindRestart waits, when n's Asterisk restarted while its daemon
+// could not see it and the daemon now can, for the daemon's reconcile with
+// the new Asterisk: any reconcile since the restart began (a stopped daemon
+// may have made it before SIGSTOP took hold).
+func (r *runner) afterBlindRestart(n int) {
+	if r.blindRest[n] && !r.blind(n) {
+		r.waitReconcile(n, r.restMark[n])
+	}
 }
 
 // cronResync runs `queuesync resync` on node n as cron would: with the
@@ -321,6 +324,7 @@ func (r *runner) restartAsterisk(i int, s step) error {
 		return err
 	}
 	before := nd.reconciles()
+	r.restMark[s.Node] = before
 	nd.persist = s.Persist
 	if s.Async {
 		ar := &astRestart{done: make(chan error, 1), before: before}
