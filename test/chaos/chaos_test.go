@@ -251,6 +251,7 @@ func runSeed(c *cluster, seed uint64, nOps int, kinds map[string]bool, out strin
 		return res
 	}
 	r := newRunner(c, steps, logf)
+	defer r.cleanup()
 	marks := make([]int, len(c.nodes))
 	for i, n := range c.nodes {
 		marks[i] = len(n.QueueLog())

@@ -5,8 +5,10 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,11 +47,32 @@ type runner struct {
 	paused    []bool // the daemon is SIGSTOPped
 	restarts  []*astRestart
 	pgDown    bool // PostgreSQL killed and not started again
-	notes     []string
-	faults    int
-	kinds     map[string]int
-	skipped   []string
-	resyncs   map[int]int // exit codes of the cron resyncs
+	// startLater holds the clock offsets of daemons that exited at start
+	// because their journal was down: they start again once PostgreSQL is
+	// back, as systemd restarts them (Restart=on-failure).
+	startLater map[int]time.Duration
+	notes      []string
+	faults     int
+	kinds      map[string]int
+	skipped    []string
+	resyncs    map[int]int // exit codes of the cron resyncs
+}
+
+// cleanup undoes what a seed that ended early (on an error) leaves behind
+// for the next one: PostgreSQL down, an Asterisk restart under way.
+func (r *runner) cleanup() {
+	if r.pgDown {
+		if _, err := r.c.Env.Testbed("pg-start"); err != nil {
+			r.logLine("cleanup: %v", err)
+		}
+		r.pgDown = false
+	}
+	for n, ar := range r.restarts {
+		if ar != nil {
+			<-ar.done
+			r.restarts[n] = nil
+		}
+	}
 }
 
 // astRestart is an asynchronous Asterisk restart under way.
@@ -61,7 +84,7 @@ type astRestart struct {
 func newRunner(c *cluster, steps []step, logf *os.File) *runner {
 	n := len(c.nodes)
 	return &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
-		blindRest: make([]bool, n), restMark: make([]int, n), paused: make([]bool, n), restarts: make([]*astRestart, n), kinds: map[string]int{}, resyncs: map[int]int{}}
+		blindRest: make([]bool, n), restMark: make([]int, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
 }
 
 func (r *runner) logLine(format string, args ...any) {
@@ -209,6 +232,16 @@ func (r *runner) do(i int, s step) error {
 			return err
 		}
 		r.pgDown = false
+		for _, n := range slices.Sorted(maps.Keys(r.startLater)) {
+			if c.nodes[n].Running() {
+				continue
+			}
+			r.logLine("sop%d: daemon started again now that PostgreSQL is back", n+1)
+			if err := r.startDaemon(n, r.startLater[n]); err != nil {
+				return err
+			}
+		}
+		clear(r.startLater)
 	case stLink:
 		return r.setLink(s.Node, true)
 	case stLinkHeal:
@@ -246,6 +279,12 @@ func (r *runner) startDaemon(n int, off time.Duration) error {
 	// A new daemon's reconciles all come after the restart.
 	r.restMark[n] = nd.reconciles()
 	if err := r.c.startDaemon(nd, off); err != nil {
+		if r.pgDown && !nd.Running() {
+			// It cannot open its journal; systemd would start it again.
+			r.logLine("sop%d: daemon exited at start, PostgreSQL down: %v", n+1, err)
+			r.startLater[n] = off
+			return nil
+		}
 		return err
 	}
 	r.afterBlindRestart(n)
