@@ -94,10 +94,49 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		}
 		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
 	}
+	if en.Pending && !(restarted && s.erasedByRestart(reg, live)) && pausedSince(en, live) {
+		return s.keepPause(en, live)
+	}
 	if en.Pending || (restarted && s.erasedByRestart(reg, live)) || owed(reg, live) {
 		return s.restore(en)
 	}
 	return s.observe(&reg, live, k)
+}
+
+// pausedSince reports whether live's pause differs from a pending
+// register's and was made after the register was journalled (Asterisk
+// dates it to the second, in a second later than the write): someone paused
+// or unpaused the member while the actions that realise the register were
+// interrupted (the daemon killed between the two). That pause is newer
+// than the register; restoring the register would undo it.
+func pausedSince(en store.Entry, live *state.Live) bool {
+	reg := en.Register
+	if live == nil || !reg.Present || live.LastPause == 0 || en.Updated.IsZero() {
+		return false
+	}
+	if live.Paused == reg.Paused && (!live.Paused || live.PausedReason == reg.PausedReason) {
+		return false
+	}
+	return live.LastPause*1000 > en.Updated.UnixMilli()
+}
+
+// keepPause finishes a pending register's interrupted actions but keeps
+// the pause made since: the register with live's pause is a local change,
+// stamped after the register it replaces, and propagated.
+func (s *Session) keepPause(en store.Entry, live *state.Live) *step {
+	prev := en.Register
+	reg := prev
+	reg.Paused, reg.PausedReason = live.Paused, ""
+	if live.Paused {
+		reg.PausedReason = live.PausedReason
+	}
+	reg.Stamp, reg.Origin = s.observedStamp(&prev, live), s.e.opts.Node
+	plan := state.Plan(reg, live)
+	out := s.outcome(reg, Journalled)
+	out.Local = &prev
+	out.Actions, out.Reports = plan.Actions, append(plan.Reports, plan.Deferred...)
+	acts := len(plan.Actions) > 0
+	return &step{out: out, put: &reg, pending: acts, target: reg, settle: acts}
 }
 
 // owed reports whether live differs from reg only in what queuesync still
