@@ -142,9 +142,12 @@ func (s *Session) keepPause(en store.Entry, live *state.Live) *step {
 // owed reports whether live differs from reg only in what queuesync still
 // owes Asterisk, which is never a local change (architecture.md §2 rules 7
 // and 8): a ringinuse that Asterisk put back to the queue's default at a
-// restart or reload, or a wrap-up time not yet set because the member was
-// on a call (a member re-added since reg, with a login after it, changed
-// its wrap-up time here: that is a local change).
+// restart or reload, the pause reason a reload of app_queue took from a
+// static member (it makes the member anew, paused still, with no reason,
+// its login and pause at the reload, after reg; a pause since is an
+// agent's), or a wrap-up time not yet set because
+// the member was on a call (a member re-added since reg, with a login after
+// it, changed its wrap-up time here: that is a local change).
 func owed(reg state.Register, live *state.Live) bool {
 	if live == nil || !reg.Present {
 		return false
@@ -152,6 +155,10 @@ func owed(reg state.Register, live *state.Live) bool {
 	l := *live
 	if l.RinginuseAssumed {
 		l.Ringinuse = reg.Ringinuse
+	}
+	if reg.Membership == state.Static && reg.Paused && l.Paused && l.PausedReason == "" &&
+		l.LoginTime*1000 > reg.Stamp.Wall && l.LastPause <= l.LoginTime {
+		l.PausedReason = reg.PausedReason
 	}
 	if l.LoginTime == 0 || l.LoginTime*1000 <= reg.Stamp.Wall {
 		l.Wrapuptime = reg.Wrapuptime
