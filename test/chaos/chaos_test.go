@@ -307,7 +307,7 @@ func runSeed(c *cluster, seed uint64, nOps int, kinds map[string]bool, out strin
 	time.Sleep(200 * time.Millisecond) // let a late echo reach the queue_log before counting
 	for i, n := range c.nodes {
 		lines := n.QueueLog()
-		red, total := redundant(lines[min(marks[i], len(lines)):])
+		red, total := redundant(lines[min(marks[i], len(lines)):], r.reloads[i])
 		res.redundant[i], res.lines[i] = len(red), total
 		for _, l := range red {
 			r.logLine("REDUNDANT %s: %s", n.Name, l)

@@ -102,7 +102,11 @@ func ptrTo[T any](v T) *T { return &v }
 // that changed nothing (DESIGN §4 rule 2: re-pausing a paused member and the
 // like). The harness never makes such a change itself, so each is
 // queuesync's. It also returns the number of lines about test members.
-func redundant(lines []string) (red []string, total int) {
+// reloads are the Unix seconds at which app_queue was reloaded on the node:
+// a reload that rereads queues.conf makes the static member anew with its
+// configured penalty and no pause reason, and writes no line, so from that
+// second on the static member's penalty and reason are unknown.
+func redundant(lines []string, reloads []int64) (red []string, total int) {
 	st := map[key]*tracked{}
 	for _, k := range universe() {
 		st[k] = &tracked{present: ptrTo(false), paused: ptrTo(false), reason: ptrTo(""), penalty: ptrTo(0)}
@@ -114,6 +118,12 @@ func redundant(lines []string) (red []string, total int) {
 		f := strings.Split(l, "|")
 		if len(f) < 5 {
 			continue
+		}
+		if at, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			for len(reloads) > 0 && at >= reloads[0] {
+				reloads = reloads[1:]
+				st[staticKey].penalty, st[staticKey].reason = nil, nil
+			}
 		}
 		if f[4] == "QUEUESTART" {
 			for _, k := range universe() {

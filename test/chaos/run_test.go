@@ -42,9 +42,10 @@ type runner struct {
 
 	ops       []*execOp
 	last      map[key]*execOp
-	blindRest []bool // Asterisk restarted while its daemon could not see it
-	restMark  []int  // the daemon's reconciles before that restart
-	paused    []bool // the daemon is SIGSTOPped
+	blindRest []bool    // Asterisk restarted while its daemon could not see it
+	restMark  []int     // the daemon's reconciles before that restart
+	paused    []bool    // the daemon is SIGSTOPped
+	reloads   [][]int64 // per node, the Unix seconds of its app_queue reloads
 	restarts  []*astRestart
 	pgDown    bool // PostgreSQL killed and not started again
 	// startLater holds the clock offsets of daemons that exited at start
@@ -84,7 +85,7 @@ type astRestart struct {
 func newRunner(c *cluster, steps []step, logf *os.File) *runner {
 	n := len(c.nodes)
 	return &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
-		blindRest: make([]bool, n), restMark: make([]int, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
+		blindRest: make([]bool, n), restMark: make([]int, n), reloads: make([][]int64, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
 }
 
 func (r *runner) logLine(format string, args ...any) {
@@ -208,11 +209,7 @@ func (r *runner) do(i int, s step) error {
 	case stAstWait:
 		return r.waitAsterisk(s.Node)
 	case stReload:
-		out, err := c.nodes[s.Node].Testbed("rx", s.reloadCommand())
-		if err != nil {
-			return err
-		}
-		r.logLine("sop%d: %s", s.Node+1, strings.TrimSpace(out))
+		return r.reload(i, s)
 	case stAMICut:
 		c.nodes[s.Node].AMIGate.Cut()
 	case stAMIRestore:
@@ -299,6 +296,67 @@ func (r *runner) afterBlindRestart(n int) {
 	if r.blindRest[n] && !r.blind(n) {
 		r.waitReconcile(n, r.restMark[n])
 	}
+}
+
+// reload reloads app_queue on node s.Node. A reload that rereads
+// queues.conf (`queue reload members` always, `module reload app_queue.so`
+// when the file changed) makes the static member anew: penalty as
+// configured, pause kept but not its reason. queuesync puts the reason back
+// after a module reload (it sees Event: Reload) but can do nothing about a
+// penalty, nor about `queue reload members` (no event at all). So the
+// harness reloads only while the static member holds, on that node, what
+// the oracle says and a reload keeps: penalty 0, and for `queue reload
+// members` not paused; it waits for a change of it still on its way there,
+// and skips the reload otherwise.
+func (r *runner) reload(i int, s step) error {
+	want := r.oracle()[staticKey]
+	nd := r.c.nodes[s.Node]
+	skip := func(why string) {
+		msg := fmt.Sprintf("step %d skipped: %s", i, why)
+		r.skipped = append(r.skipped, msg)
+		r.logLine("%s", msg)
+		r.faults--
+		r.kinds[s.Fault]--
+	}
+	if !s.Members && r.blind(s.Node) {
+		// Its daemon would not see Event: Reload; the reason would come
+		// back only at its next reconcile, racing the changes made before.
+		skip(fmt.Sprintf("sop%d's daemon cannot see the reload", s.Node+1))
+		return nil
+	}
+	if want.Penalty != 0 || (s.Members && want.Paused) {
+		skip(fmt.Sprintf("the static member is %s: a reload would reset it", want))
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		live, err := nd.member(staticKey)
+		if err != nil {
+			return err
+		}
+		if live == want {
+			break
+		}
+		l := r.last[staticKey]
+		if l == nil || !r.deliverable(l.op.Node, s.Node) || time.Now().After(deadline) {
+			skip(fmt.Sprintf("the static member on sop%d is %s, not yet %s", s.Node+1, live, want))
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.reloads[s.Node] = append(r.reloads[s.Node], time.Now().Unix())
+	before := nd.reconciles()
+	out, err := nd.Testbed("rx", s.reloadCommand())
+	if err != nil {
+		return err
+	}
+	r.logLine("sop%d: %s", s.Node+1, strings.TrimSpace(out))
+	if !s.Members {
+		// As after a restart: no change on the node until the daemon has
+		// reconciled with the reload (it may put a reason back).
+		r.waitReconcile(s.Node, before)
+	}
+	return nil
 }
 
 // cronResync runs `queuesync resync` on node n as cron would: with the
