@@ -409,6 +409,9 @@ func (g *gen) allowed(n int, k key) bool {
 	if g.unrec[n] || g.astDown[n] {
 		return false // DESIGN §4.5: it could not be told from the restart's loss
 	}
+	if g.blind(n) && g.dirty[n][k] {
+		return false // its daemon would see only the sum of the two changes
+	}
 	l, ok := g.last[k]
 	if !ok || l.node == n {
 		return true
