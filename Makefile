@@ -12,7 +12,7 @@ FUZZTIME ?= 10s
 GORELEASER ?= go run github.com/goreleaser/goreleaser/v2@v2.15.1
 
 .PHONY: build test unit e2e testbed-up testbed-down vet fuzz-short fuzz bench demo man man-gz completions snapshot package-test clean \
-	chaos chaos-short chaos-testbed-up chaos-testbed-down
+	chaos chaos-short chaos-long chaos-testbed-up chaos-testbed-down
 
 build:
 	CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o bin/queuesync ./cmd/queuesync
@@ -82,17 +82,28 @@ bench:
 	$(BENCH_TESTBED) down; exit $$rc
 
 ## chaos: the fault-injection harness (test/chaos): for each seed, a random
-## schedule of member changes on both nodes (AMI and CLI) with partitions,
-## SIGKILLed daemons, Asterisk and PostgreSQL restarts, AMI cuts and clock
-## skew; then both nodes must equal the last-writer-wins oracle. It runs on a
-## testbed of its own (QS_NAME=chaos, /tmp/qs-chaos, AMI ports 7038-7039).
+## schedule of member changes on every node (AMI and CLI) with partitions,
+## SIGKILLed and SIGSTOPped daemons, Asterisk restarts (with changes going on
+## meanwhile) and reloads, PostgreSQL restarts and crashes, AMI cuts, slow
+## lossy links and clock skew; then every node must equal the
+## last-writer-wins oracle. It runs on a testbed of its own (QS_NAME=chaos,
+## /tmp/qs-chaos, AMI ports 7038-7040, three Asterisk instances).
 ##   make chaos SEEDS=50          seeds 1..50
 ##   make chaos SEED=7            replay seed 7 exactly (SEED="3 9" for several)
-##   make chaos-short             CI: 3 seeds x 30 changes (about a minute)
+##   make chaos FAULTS=pg-kill    only these fault kinds (docs/chaos.md lists them)
+##   make chaos TOPOLOGY=chain    sop1 - sop2 - sop3, sop2 the hub
+##   make chaos NETNS=0           peer gates on 127.0.0.1, no network namespaces
+##                                (a slow link then loses chunks in the gate)
+##   make chaos-short             CI: 3 seeds x 30 changes, a PostgreSQL crash
+##                                seed and a chain seed (about 3 minutes)
+##   make chaos-long              the 200-seed run of docs/chaos.md (hours)
 ## One report line per seed and a summary go to stdout and $(CHAOS_OUT)/report.txt.
 SEEDS          ?= 3
 SEED           ?=
 OPS            ?= 60
+TOPOLOGY       ?= pair
+FAULTS         ?= all
+NETNS          ?= 1
 CHAOS_OUT      ?= /tmp/qs-chaos-run
 CHAOS_NAME     ?= chaos
 CHAOS_STATE    ?= /tmp/qs-chaos
@@ -102,13 +113,28 @@ CHAOS_TESTBED  := QS_NAME=$(CHAOS_NAME) QS_STATE=$(CHAOS_STATE) QS_BASEPORT=$(CH
 chaos: chaos-testbed-up
 	set -a; . $(CHAOS_STATE)/env; set +a; \
 	CHAOS_SEEDS="$(SEEDS)" CHAOS_SEED="$(SEED)" CHAOS_OPS="$(OPS)" CHAOS_OUT="$(CHAOS_OUT)" \
+	CHAOS_TOPOLOGY="$(TOPOLOGY)" CHAOS_FAULTS="$(FAULTS)" CHAOS_NETNS="$(NETNS)" \
 	go test -tags chaos -count=1 -v -timeout 12h -run '^TestChaos$$' ./test/chaos
 
 chaos-short:
-	$(MAKE) chaos SEEDS=3 OPS=30
+	$(MAKE) chaos SEEDS=3 OPS=30 SEED=
+	$(MAKE) chaos SEED=1 OPS=30 FAULTS=pg-kill,pg-restart
+	$(MAKE) chaos SEED=1 OPS=30 TOPOLOGY=chain
+
+## chaos-long: every fault kind alone (10 seeds each) and mixed (pair and
+## chain), the run docs/chaos.md reports; about two hours. CHAOS_LONG_SEEDS
+## scales it.
+CHAOS_LONG_SEEDS ?= 10
+chaos-long:
+	@for f in partition kill sigstop ast-restart ast-churn module-reload members-reload ami-cut pg-restart pg-kill skew link; do \
+		$(MAKE) --no-print-directory chaos SEEDS=$(CHAOS_LONG_SEEDS) FAULTS=$$f CHAOS_OUT=$(CHAOS_OUT)/$$f || true; done
+	@$(MAKE) --no-print-directory chaos SEEDS=$$(( 4 * $(CHAOS_LONG_SEEDS) )) CHAOS_OUT=$(CHAOS_OUT)/mix || true
+	@$(MAKE) --no-print-directory chaos SEEDS=$$(( 2 * $(CHAOS_LONG_SEEDS) )) TOPOLOGY=chain FAULTS=hub-down CHAOS_OUT=$(CHAOS_OUT)/chain-hub || true
+	@$(MAKE) --no-print-directory chaos SEEDS=$$(( 2 * $(CHAOS_LONG_SEEDS) )) TOPOLOGY=chain CHAOS_OUT=$(CHAOS_OUT)/chain-mix || true
+	@grep -h '^# summary' $(CHAOS_OUT)/*/report.txt
 
 chaos-testbed-up:
-	@$(CHAOS_TESTBED) up 2 >/dev/null
+	@$(CHAOS_TESTBED) up 3 >/dev/null
 
 chaos-testbed-down:
 	@$(CHAOS_TESTBED) down

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/peer"
@@ -46,8 +47,18 @@ func (n *receiver) State(ctx context.Context, queues []string, dryRun bool) ([]s
 	return regs, nil
 }
 
+// applyTimeout bounds an apply that no longer has a sender waiting.
+const applyTimeout = 2 * time.Minute
+
 // Apply applies a peer's registers and answers one result per register.
+// Once begun, the apply runs to its end even when the sender goes away
+// (killed, timed out, cut off): stopping between two AMI actions would
+// leave a member half-changed, its register pending until some later
+// reconcile, and a change an agent makes meanwhile would then be undone by
+// the restore.
 func (n *receiver) Apply(ctx context.Context, from string, regs []state.Register) ([]peer.Result, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
+	defer cancel()
 	outs, err := n.d.applyFrom(ctx, from, regs)
 	if err != nil {
 		return nil, err

@@ -94,18 +94,60 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		}
 		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
 	}
+	if en.Pending && !(restarted && s.erasedByRestart(reg, live)) && pausedSince(en, live) {
+		return s.keepPause(en, live)
+	}
 	if en.Pending || (restarted && s.erasedByRestart(reg, live)) || owed(reg, live) {
 		return s.restore(en)
 	}
 	return s.observe(&reg, live, k)
 }
 
+// pausedSince reports whether live's pause differs from a pending
+// register's and was made after the register was journalled (Asterisk
+// dates it to the second, in a second later than the write): someone paused
+// or unpaused the member while the actions that realise the register were
+// interrupted (the daemon killed between the two). That pause is newer
+// than the register; restoring the register would undo it.
+func pausedSince(en store.Entry, live *state.Live) bool {
+	reg := en.Register
+	if live == nil || !reg.Present || live.LastPause == 0 || en.Updated.IsZero() {
+		return false
+	}
+	if live.Paused == reg.Paused && (!live.Paused || live.PausedReason == reg.PausedReason) {
+		return false
+	}
+	return live.LastPause*1000 > en.Updated.UnixMilli()
+}
+
+// keepPause finishes a pending register's interrupted actions but keeps
+// the pause made since: the register with live's pause is a local change,
+// stamped after the register it replaces, and propagated.
+func (s *Session) keepPause(en store.Entry, live *state.Live) *step {
+	prev := en.Register
+	reg := prev
+	reg.Paused, reg.PausedReason = live.Paused, ""
+	if live.Paused {
+		reg.PausedReason = live.PausedReason
+	}
+	reg.Stamp, reg.Origin = s.observedStamp(&prev, live), s.e.opts.Node
+	plan := state.Plan(reg, live)
+	out := s.outcome(reg, Journalled)
+	out.Local = &prev
+	out.Actions, out.Reports = plan.Actions, append(plan.Reports, plan.Deferred...)
+	acts := len(plan.Actions) > 0
+	return &step{out: out, put: &reg, pending: acts, target: reg, settle: acts}
+}
+
 // owed reports whether live differs from reg only in what queuesync still
 // owes Asterisk, which is never a local change (architecture.md §2 rules 7
 // and 8): a ringinuse that Asterisk put back to the queue's default at a
-// restart or reload, or a wrap-up time not yet set because the member was
-// on a call (a member re-added since reg, with a login after it, changed
-// its wrap-up time here: that is a local change).
+// restart or reload, the pause reason a reload of app_queue took from a
+// static member (it makes the member anew, paused still, with no reason,
+// its login and pause at the reload, after reg; a pause since is an
+// agent's), or a wrap-up time not yet set because
+// the member was on a call (a member re-added since reg, with a login after
+// it, changed its wrap-up time here: that is a local change).
 func owed(reg state.Register, live *state.Live) bool {
 	if live == nil || !reg.Present {
 		return false
@@ -113,6 +155,10 @@ func owed(reg state.Register, live *state.Live) bool {
 	l := *live
 	if l.RinginuseAssumed {
 		l.Ringinuse = reg.Ringinuse
+	}
+	if reg.Membership == state.Static && reg.Paused && l.Paused && l.PausedReason == "" &&
+		l.LoginTime*1000 > reg.Stamp.Wall && l.LastPause <= l.LoginTime {
+		l.PausedReason = reg.PausedReason
 	}
 	if l.LoginTime == 0 || l.LoginTime*1000 <= reg.Stamp.Wall {
 		l.Wrapuptime = reg.Wrapuptime

@@ -26,6 +26,12 @@ import (
 //	CHAOS_KEEP      keep the directories of passing seeds too
 //	CHAOS_CONVERGE  how long to wait for convergence after the heal (default 15s)
 //	CHAOS_BIN       use this queuesync binary instead of building this tree with -race
+//	CHAOS_TOPOLOGY  pair (default): two nodes, each the other's peer; chain:
+//	                sop1 - sop2 - sop3, sop2 the hub (three testbed instances)
+//	CHAOS_FAULTS    the fault kinds to inject (faults_test.go): "all" (default)
+//	                or a list ("pg-kill,sigstop")
+//	CHAOS_NETNS     1: every peer API behind a gate in a network namespace of
+//	                the testbed, so that a slow link drops real packets (root)
 func settings() (seeds []uint64, nOps int, out string, err error) {
 	nOps = 60
 	if v := os.Getenv("CHAOS_OPS"); v != "" {
@@ -59,20 +65,78 @@ func settings() (seeds []uint64, nOps int, out string, err error) {
 	return seeds, nOps, out, nil
 }
 
+// topoSettings reads CHAOS_TOPOLOGY and CHAOS_FAULTS.
+func topoSettings() (topology, map[string]bool, error) {
+	name := os.Getenv("CHAOS_TOPOLOGY")
+	if name == "" {
+		name = "pair"
+	}
+	topo, ok := topologies[name]
+	if !ok {
+		return topology{}, nil, fmt.Errorf("CHAOS_TOPOLOGY=%q: pair or chain", name)
+	}
+	kinds, err := parseFaults(os.Getenv("CHAOS_FAULTS"), topo)
+	if err != nil {
+		return topology{}, nil, fmt.Errorf("CHAOS_FAULTS: %w", err)
+	}
+	return topo, kinds, nil
+}
+
 // The same seed gives the same schedule: a failing seed replays exactly.
 func TestScheduleDeterministic(t *testing.T) {
-	for seed := uint64(1); seed <= 20; seed++ {
-		a, b := formatSchedule(generate(seed, 60)), formatSchedule(generate(seed, 60))
-		if a != b {
-			t.Fatalf("seed %d: two schedules differ", seed)
+	for _, topo := range topologies {
+		for seed := uint64(1); seed <= 20; seed++ {
+			a, b := formatSchedule(generate(seed, 60, topo, nil)), formatSchedule(generate(seed, 60, topo, nil))
+			if a != b {
+				t.Fatalf("%s seed %d: two schedules differ", topo.name, seed)
+			}
+		}
+	}
+}
+
+// Every fault kind shows up in schedules, alone and in the mix, and a
+// selector keeps the others out.
+func TestScheduleKinds(t *testing.T) {
+	for _, topo := range topologies {
+		seen := map[string]int{}
+		for seed := uint64(1); seed <= 40; seed++ {
+			for _, s := range generate(seed, 60, topo, nil) {
+				if s.Fault != "" {
+					seen[s.Fault]++
+				}
+			}
+		}
+		for k := range topo.kinds() {
+			if seen[k] == 0 {
+				t.Errorf("%s: no %s fault in 40 seeds", topo.name, k)
+			}
+			only := map[string]bool{k: true}
+			n := 0
+			for seed := uint64(1); seed <= 5; seed++ {
+				for _, s := range generate(seed, 40, topo, only) {
+					if s.Fault != "" && s.Fault != k {
+						t.Fatalf("%s FAULTS=%s: a %s fault", topo.name, k, s.Fault)
+					}
+					if s.Fault == k {
+						n++
+					}
+				}
+			}
+			if n == 0 {
+				t.Errorf("%s FAULTS=%s: none in 5 seeds", topo.name, k)
+			}
 		}
 	}
 }
 
 func TestChaos(t *testing.T) {
-	env, err := harness.LoadEnv(2)
+	topo, kinds, err := topoSettings()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := harness.LoadEnv(topo.nodes())
 	if err != nil || env.Script == "" {
-		t.Fatal("the chaos testbed is not up: run `make chaos` (it starts its own testbed, QS_NAME=chaos)")
+		t.Fatalf("the chaos testbed is not up (%v): run `make chaos` (it starts its own testbed, QS_NAME=chaos, with three instances)", err)
 	}
 	seeds, nOps, out, err := settings()
 	if err != nil {
@@ -87,7 +151,7 @@ func TestChaos(t *testing.T) {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		t.Fatalf("another chaos run holds %s: %v", lock.Name(), err)
 	}
-	c, err := newCluster(env, out)
+	c, err := newCluster(env, out, topo)
 	if c != nil {
 		defer c.Close()
 	}
@@ -104,10 +168,11 @@ func TestChaos(t *testing.T) {
 		fmt.Println(s)
 		fmt.Fprintln(rep, s)
 	}
-	say("# chaos %s: %d seeds, %d changes each, output in %s", time.Now().Format(time.RFC3339), len(seeds), nOps, out)
+	say("# chaos %s: topology=%s faults=%s netns=%v, %d seeds, %d changes each, output in %s", time.Now().Format(time.RFC3339),
+		topo.name, kindsString(kinds), c.nodes[0].Netns != "", len(seeds), nOps, out)
 	var results []result
 	for _, seed := range seeds {
-		res := runSeed(c, seed, nOps, out)
+		res := runSeed(c, seed, nOps, kinds, out)
 		results = append(results, res)
 		say("%s", res.line())
 		if res.pass() && os.Getenv("CHAOS_KEEP") == "" {
@@ -117,7 +182,8 @@ func TestChaos(t *testing.T) {
 	say("%s", summary(results))
 	for _, r := range results {
 		if !r.pass() {
-			t.Errorf("seed %d failed; replay with: make chaos SEED=%d OPS=%d (details in %s)", r.seed, r.seed, nOps, seedDir(out, r.seed))
+			t.Errorf("seed %d failed; replay with: make chaos SEED=%d OPS=%d TOPOLOGY=%s FAULTS=%s (details in %s)",
+				r.seed, r.seed, nOps, topo.name, kindsString(kinds), seedDir(out, r.seed))
 		}
 	}
 }
@@ -125,7 +191,8 @@ func TestChaos(t *testing.T) {
 func summary(rs []result) string {
 	pass := 0
 	var conv []time.Duration
-	var lost, res, wrong, jr, red int
+	var lost, res, wrong, jr, red, ops, skipped, faults int
+	kinds := map[string]int{}
 	for _, r := range rs {
 		if r.pass() {
 			pass++
@@ -133,11 +200,18 @@ func summary(rs []result) string {
 		if r.converged {
 			conv = append(conv, r.converge)
 		}
-		lost, res, wrong, jr, red = lost+r.lost, res+r.resurrected, wrong+r.wrong, jr+r.journal, red+r.redundant[0]+r.redundant[1]
+		lost, res, wrong, jr = lost+r.lost, res+r.resurrected, wrong+r.wrong, jr+r.journal
+		ops, skipped, faults = ops+r.ops, skipped+r.skipped, faults+r.faults
+		for _, n := range r.redundant {
+			red += n
+		}
+		for k, n := range r.kinds {
+			kinds[k] += n
+		}
 	}
 	sort.Slice(conv, func(i, j int) bool { return conv[i] < conv[j] })
-	s := fmt.Sprintf("# summary: %d/%d seeds pass; lost=%d resurrected=%d wrong=%d journal=%d redundant=%d",
-		pass, len(rs), lost, res, wrong, jr, red)
+	s := fmt.Sprintf("# summary: %d/%d seeds pass; ops=%d skipped=%d faults=%d (%s); lost=%d resurrected=%d wrong=%d journal=%d redundant=%d",
+		pass, len(rs), ops, skipped, faults, kindCounts(kinds), lost, res, wrong, jr, red)
 	if len(conv) > 0 {
 		s += fmt.Sprintf("; converge median=%.2fs max=%.2fs (%d/%d converged)", conv[len(conv)/2].Seconds(), conv[len(conv)-1].Seconds(), len(conv), len(rs))
 	}
@@ -154,7 +228,7 @@ func summary(rs []result) string {
 }
 
 // runSeed plays one seed and checks the outcome.
-func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
+func runSeed(c *cluster, seed uint64, nOps int, kinds map[string]bool, out string) (res result) {
 	begin := time.Now()
 	res.seed = seed
 	defer func() { res.duration = time.Since(begin) }()
@@ -164,7 +238,7 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 		res.err = err
 		return res
 	}
-	steps := generate(seed, nOps)
+	steps := generate(seed, nOps, c.topo, kinds)
 	_ = os.WriteFile(filepath.Join(dir, "schedule.txt"), []byte(formatSchedule(steps)), 0o644)
 	logf, err := os.Create(filepath.Join(dir, "run.log"))
 	if err != nil {
@@ -176,8 +250,13 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 		res.err = fmt.Errorf("reset: %w", err)
 		return res
 	}
-	r := &runner{c: c, steps: steps, minOff: minOffsets(steps), logf: logf, start: time.Now(), last: map[key]*execOp{}, resyncs: map[int]int{}}
-	marks := [2]int{len(c.nodes[0].QueueLog()), len(c.nodes[1].QueueLog())}
+	r := newRunner(c, steps, logf)
+	defer r.cleanup()
+	marks := make([]int, len(c.nodes))
+	for i, n := range c.nodes {
+		marks[i] = len(n.QueueLog())
+	}
+	res.redundant, res.lines = make([]int, len(c.nodes)), make([]int, len(c.nodes))
 	heal, err := r.play()
 	if err != nil {
 		res.err = err
@@ -228,7 +307,7 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 	time.Sleep(200 * time.Millisecond) // let a late echo reach the queue_log before counting
 	for i, n := range c.nodes {
 		lines := n.QueueLog()
-		red, total := redundant(lines[min(marks[i], len(lines)):])
+		red, total := redundant(lines[min(marks[i], len(lines)):], r.reloads[i])
 		res.redundant[i], res.lines[i] = len(red), total
 		for _, l := range red {
 			r.logLine("REDUNDANT %s: %s", n.Name, l)
@@ -239,7 +318,7 @@ func runSeed(c *cluster, seed uint64, nOps int, out string) (res result) {
 			res.ops++
 		}
 	}
-	res.skipped, res.faults, res.notes = len(r.skipped), r.faults, len(r.notes)
+	res.skipped, res.faults, res.notes, res.kinds = len(r.skipped), r.faults, len(r.notes), r.kinds
 	res.cron = r.resyncs
 	r.logLine("oracle:")
 	for _, k := range universe() {

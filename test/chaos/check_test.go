@@ -27,8 +27,8 @@ func (v verdict) ok() bool {
 
 func (r *runner) check(want map[key]member) (verdict, error) {
 	v := verdict{lost: map[key]bool{}, resurrected: map[key]bool{}, wrong: map[key]bool{}, journal: map[key]bool{}}
-	var live [2]map[key]member
-	var jr [2]map[key]jrow
+	live := make([]map[key]member, len(r.c.nodes))
+	jr := make([]map[key]jrow, len(r.c.nodes))
 	for i, n := range r.c.nodes {
 		var err error
 		if live[i], err = n.members(); err != nil {
@@ -74,10 +74,12 @@ func (r *runner) check(want map[key]member) (verdict, error) {
 	}
 	for _, k := range universe() {
 		a, okA := jr[0][k]
-		b, okB := jr[1][k]
-		if okA && okB && a.version() != b.version() {
-			v.journal[k] = true
-			v.details = append(v.details, fmt.Sprintf("journals disagree on the version of %s: sop1 %s, sop2 %s", k, a.version(), b.version()))
+		for i := 1; i < len(jr); i++ {
+			b, okB := jr[i][k]
+			if okA && okB && a.version() != b.version() {
+				v.journal[k] = true
+				v.details = append(v.details, fmt.Sprintf("journals disagree on the version of %s: sop1 %s, sop%d %s", k, a.version(), i+1, b.version()))
+			}
 		}
 	}
 	sort.Strings(v.details)
@@ -100,7 +102,11 @@ func ptrTo[T any](v T) *T { return &v }
 // that changed nothing (DESIGN §4 rule 2: re-pausing a paused member and the
 // like). The harness never makes such a change itself, so each is
 // queuesync's. It also returns the number of lines about test members.
-func redundant(lines []string) (red []string, total int) {
+// reloads are the Unix seconds at which app_queue was reloaded on the node:
+// a reload that rereads queues.conf makes the static member anew with its
+// configured penalty and no pause reason, and writes no line, so from that
+// second on the static member's penalty and reason are unknown.
+func redundant(lines []string, reloads []int64) (red []string, total int) {
 	st := map[key]*tracked{}
 	for _, k := range universe() {
 		st[k] = &tracked{present: ptrTo(false), paused: ptrTo(false), reason: ptrTo(""), penalty: ptrTo(0)}
@@ -112,6 +118,12 @@ func redundant(lines []string) (red []string, total int) {
 		f := strings.Split(l, "|")
 		if len(f) < 5 {
 			continue
+		}
+		if at, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			for len(reloads) > 0 && at >= reloads[0] {
+				reloads = reloads[1:]
+				st[staticKey].penalty, st[staticKey].reason = nil, nil
+			}
 		}
 		if f[4] == "QUEUESTART" {
 			for _, k := range universe() {
@@ -177,21 +189,26 @@ type result struct {
 	resurrected int
 	wrong       int
 	journal     int
-	redundant   [2]int
-	lines       [2]int // queue_log lines about test members
+	redundant   []int // per node
+	lines       []int // queue_log lines about test members, per node
 	converge    time.Duration
 	converged   bool // before the resync
 	finalOK     bool
 	resyncExit  string
 	duration    time.Duration
 	notes       int
-	cron        map[int]int // cron resyncs by exit code
+	cron        map[int]int    // cron resyncs by exit code
+	kinds       map[string]int // faults injected, by kind
 	err         error
 }
 
 func (s result) pass() bool {
+	red := 0
+	for _, n := range s.redundant {
+		red += n
+	}
 	return s.err == nil && s.finalOK && s.converged && s.lost+s.resurrected+s.wrong+s.journal == 0 &&
-		s.redundant == [2]int{} && s.converge <= 2*time.Second
+		red == 0 && s.converge <= 2*time.Second
 }
 
 func (s result) line() string {
@@ -203,9 +220,12 @@ func (s result) line() string {
 	if !s.pass() {
 		status = "FAIL"
 	}
-	l := fmt.Sprintf("seed=%-4d %s ops=%-3d skipped=%-2d faults=%-2d lost=%d resurrected=%d wrong=%d journal=%d redundant=%d+%d converge=%-6s resync=%s notes=%d lines=%d+%d time=%.0fs",
-		s.seed, status, s.ops, s.skipped, s.faults, s.lost, s.resurrected, s.wrong, s.journal, s.redundant[0], s.redundant[1],
-		conv, s.resyncExit, s.notes, s.lines[0], s.lines[1], s.duration.Seconds())
+	l := fmt.Sprintf("seed=%-4d %s ops=%-3d skipped=%-2d faults=%-2d lost=%d resurrected=%d wrong=%d journal=%d redundant=%s converge=%-6s resync=%s notes=%d lines=%s time=%.0fs",
+		s.seed, status, s.ops, s.skipped, s.faults, s.lost, s.resurrected, s.wrong, s.journal, plus(s.redundant),
+		conv, s.resyncExit, s.notes, plus(s.lines), s.duration.Seconds())
+	if len(s.kinds) > 0 {
+		l += " kinds=" + kindCounts(s.kinds)
+	}
 	if len(s.cron) > 0 {
 		var parts []string
 		for _, c := range slices.Sorted(maps.Keys(s.cron)) {
@@ -217,4 +237,27 @@ func (s result) line() string {
 		l += " error=" + strings.ReplaceAll(s.err.Error(), "\n", " ")
 	}
 	return l
+}
+
+// plus spells per-node counts as 0+2+1.
+func plus(ns []int) string {
+	var parts []string
+	for _, n := range ns {
+		parts = append(parts, strconv.Itoa(n))
+	}
+	if len(parts) == 0 {
+		return "0"
+	}
+	return strings.Join(parts, "+")
+}
+
+// kindCounts spells faults by kind, in allKinds order: "kill:2,pg-kill:1".
+func kindCounts(m map[string]int) string {
+	var parts []string
+	for _, k := range allKinds {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s:%d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ",")
 }

@@ -26,7 +26,7 @@ func TestRedundantReplay(t *testing.T) {
 		"14|NONE|sales|Ag4001|UNPAUSE|", // redundant
 		"15|NONE|other|Local/9999@x|PAUSE|x",
 	}, "\n")
-	red, total := redundant(strings.Split(log, "\n"))
+	red, total := redundant(strings.Split(log, "\n"), nil)
 	var at []string
 	for _, l := range red {
 		at = append(at, strings.SplitN(l, "|", 2)[0])
@@ -36,5 +36,28 @@ func TestRedundantReplay(t *testing.T) {
 	}
 	if total != 13 {
 		t.Errorf("%d lines about test members, want 13", total)
+	}
+}
+
+// After a reload, the static member's penalty and reason are unknown until
+// a line tells them again.
+func TestRedundantReplayReload(t *testing.T) {
+	log := []string{
+		"100|NONE|support|Static Agent|PAUSE|lunch",
+		"100|NONE|support|Local/2000@agents|PENALTY|2",
+		"101|NONE|support|Static Agent|PAUSE|lunch",      // reloaded at 101: the reason is put back
+		"101|NONE|support|Local/2000@agents|PENALTY|2",   // and the penalty
+		"102|NONE|support|Local/2000@agents|PENALTY|2",   // redundant
+		"103|MANAGER|sales|Local/4001@agents|ADDMEMBER|", // dynamic members are kept
+		"104|NONE|sales|Local/4001@agents|REMOVEMEMBER|",
+		"105|NONE|sales|Local/4001@agents|REMOVEMEMBER|", // redundant
+	}
+	red, _ := redundant(log, []int64{101})
+	var at []string
+	for _, l := range red {
+		at = append(at, strings.SplitN(l, "|", 2)[0])
+	}
+	if got := strings.Join(at, " "); got != "102 105" {
+		t.Errorf("redundant lines %q, want \"102 105\"", got)
 	}
 }

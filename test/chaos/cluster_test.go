@@ -16,8 +16,8 @@ import (
 	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-// node is one side of the pair (test/internal/harness: a real Asterisk, a
-// journal database and a daemon, its peer API and its AMI behind gates)
+// node is one node of the cluster (test/internal/harness: a real Asterisk,
+// a journal database and a daemon, its peer API and its AMI behind gates)
 // and what the chaos run knows of it.
 type node struct {
 	*harness.Node
@@ -25,21 +25,23 @@ type node struct {
 	persist bool          // persistentmembers of the running Asterisk
 }
 
-// cluster is the pair of nodes and the queuesync binary.
+// cluster is the nodes, their topology and the queuesync binary.
 type cluster struct {
 	*harness.Cluster
 	nodes []*node
+	topo  topology
 }
 
-// newCluster sets the pair up in dir: the binary (CHAOS_BIN, or this tree
-// built with -race), fresh journals, configs; no daemon runs yet.
-func newCluster(env harness.Env, dir string) (*cluster, error) {
+// newCluster sets the nodes of topo up in dir: the binary (CHAOS_BIN, or
+// this tree built with -race), fresh journals, configs; no daemon runs yet.
+func newCluster(env harness.Env, dir string, topo topology) (*cluster, error) {
 	hc, err := harness.New(env, harness.Options{Dir: dir, DBPrefix: "qs_chaos_", Race: true, Bin: os.Getenv("CHAOS_BIN"),
+		Nodes: topo.nodes(), Peers: topo.peers, Netns: os.Getenv("CHAOS_NETNS") == "1",
 		Gated: true, PeerSecret: "chaos-shared-secret-0123456789abcdef", HealthInterval: 500 * time.Millisecond})
 	if hc == nil {
 		return nil, err
 	}
-	c := &cluster{Cluster: hc}
+	c := &cluster{Cluster: hc, topo: topo}
 	for _, n := range hc.Nodes {
 		c.nodes = append(c.nodes, &node{Node: n, persist: true})
 	}

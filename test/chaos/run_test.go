@@ -5,8 +5,10 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,17 +36,61 @@ type execOp struct {
 type runner struct {
 	c      *cluster
 	steps  []step
-	minOff [2]time.Duration
+	minOff []time.Duration
 	logf   *os.File
 	start  time.Time
 
 	ops       []*execOp
 	last      map[key]*execOp
-	blindRest [2]bool // Asterisk restarted while its daemon could not see it
-	notes     []string
-	faults    int
-	skipped   []string
-	resyncs   map[int]int // exit codes of the cron resyncs
+	blindRest []bool         // Asterisk restarted while its daemon could not see it
+	restMark  []int          // the daemon's reconciles before that restart
+	paused    []bool         // the daemon is SIGSTOPped
+	reloads   [][]int64      // per node, the Unix seconds of its app_queue reloads
+	blindKeys []map[key]bool // per node, the keys changed while its daemon was blind
+	restarts  []*astRestart
+	pgDown    bool // PostgreSQL killed and not started again
+	// startLater holds the clock offsets of daemons that exited at start
+	// because their journal was down: they start again once PostgreSQL is
+	// back, as systemd restarts them (Restart=on-failure).
+	startLater map[int]time.Duration
+	notes      []string
+	faults     int
+	kinds      map[string]int
+	skipped    []string
+	resyncs    map[int]int // exit codes of the cron resyncs
+}
+
+// cleanup undoes what a seed that ended early (on an error) leaves behind
+// for the next one: PostgreSQL down, an Asterisk restart under way.
+func (r *runner) cleanup() {
+	if r.pgDown {
+		if _, err := r.c.Env.Testbed("pg-start"); err != nil {
+			r.logLine("cleanup: %v", err)
+		}
+		r.pgDown = false
+	}
+	for n, ar := range r.restarts {
+		if ar != nil {
+			<-ar.done
+			r.restarts[n] = nil
+		}
+	}
+}
+
+// astRestart is an asynchronous Asterisk restart under way.
+type astRestart struct {
+	done   chan error
+	before int // the daemon's reconciles before it
+}
+
+func newRunner(c *cluster, steps []step, logf *os.File) *runner {
+	n := len(c.nodes)
+	r := &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
+		blindRest: make([]bool, n), restMark: make([]int, n), reloads: make([][]int64, n), blindKeys: make([]map[key]bool, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
+	for i := range r.blindKeys {
+		r.blindKeys[i] = map[key]bool{}
+	}
+	return r
 }
 
 func (r *runner) logLine(format string, args ...any) {
@@ -59,16 +105,37 @@ func (r *runner) note(format string, args ...any) {
 }
 
 // deliverable reports whether a change journalled on a can reach b now:
-// both daemons run, b's peer API is reachable from a, and b's daemon has its
-// Asterisk (to apply the change).
+// a's daemon runs, and there is a chain of peers from a to b whose daemons
+// see their Asterisk (to apply the change, and forward it), each peer API
+// open to the one before.
 func (r *runner) deliverable(a, b int) bool {
-	return r.c.nodes[b].PeerGate.IsOpen() && r.c.nodes[a].Running() && !r.blind(b)
+	if !r.c.nodes[a].Running() || r.paused[a] || r.pgDown {
+		return false
+	}
+	seen := make([]bool, len(r.c.nodes))
+	seen[a] = true
+	todo := []int{a}
+	for len(todo) > 0 {
+		x := todo[0]
+		todo = todo[1:]
+		if x == b {
+			return true
+		}
+		for _, y := range r.c.topo.peers[x] {
+			if !seen[y] && !r.blind(y) && r.c.nodes[y].PeerGate.IsOpen() {
+				seen[y] = true
+				todo = append(todo, y)
+			}
+		}
+	}
+	return false
 }
 
-// blind reports whether node n's daemon cannot see its Asterisk now.
+// blind reports whether node n's daemon cannot see its Asterisk now, or
+// cannot journal what it sees.
 func (r *runner) blind(n int) bool {
 	nd := r.c.nodes[n]
-	return !nd.Running() || !nd.AMIGate.IsOpen()
+	return !nd.Running() || !nd.AMIGate.IsOpen() || r.paused[n] || r.restarts[n] != nil || r.pgDown
 }
 
 // play runs every step up to the final heal and returns the time the final
@@ -97,13 +164,16 @@ func (r *runner) play() (time.Time, error) {
 
 func (r *runner) do(i int, s step) error {
 	c := r.c
+	if s.Fault != "" {
+		r.faults++
+		r.kinds[s.Fault]++
+	}
 	switch s.Kind {
 	case stSleep:
 		time.Sleep(s.Sleep)
 	case stOp:
 		return r.doOp(i, *s.Op)
 	case stPartition:
-		r.faults++
 		for n, closed := range s.Closed {
 			if closed {
 				c.nodes[n].PeerGate.Cut()
@@ -112,34 +182,72 @@ func (r *runner) do(i int, s step) error {
 	case stHealPartition:
 		c.Heal()
 	case stKill:
-		r.faults++
 		c.stopDaemon(c.nodes[s.Node], true)
+		r.paused[s.Node] = false
+	case stStop:
+		c.stopDaemon(c.nodes[s.Node], false)
+		r.paused[s.Node] = false
 	case stStart:
 		return r.startDaemon(s.Node, s.Offset)
 	case stRestartDaemon:
-		if s.Offset != 0 {
-			r.faults++
-		}
 		c.stopDaemon(c.nodes[s.Node], false)
+		r.paused[s.Node] = false
 		return r.startDaemon(s.Node, s.Offset)
+	case stPause:
+		if d := c.nodes[s.Node].Daemon(); d != nil {
+			if err := d.Pause(); err != nil {
+				return err
+			}
+			r.paused[s.Node] = true
+		}
+	case stResume:
+		n := c.nodes[s.Node]
+		if d := n.Daemon(); d != nil && r.paused[s.Node] {
+			if err := d.Resume(); err != nil {
+				return err
+			}
+			r.paused[s.Node] = false
+			r.afterBlindRestart(s.Node)
+		}
 	case stAstRestart:
-		r.faults++
 		return r.restartAsterisk(i, s)
+	case stAstWait:
+		return r.waitAsterisk(s.Node)
+	case stReload:
+		return r.reload(i, s)
 	case stAMICut:
-		r.faults++
 		c.nodes[s.Node].AMIGate.Cut()
 	case stAMIRestore:
-		n := c.nodes[s.Node]
-		before := n.reconciles()
-		n.AMIGate.Heal()
-		if r.blindRest[s.Node] && n.Running() {
-			r.waitReconcile(s.Node, before)
-		}
+		c.nodes[s.Node].AMIGate.Heal()
+		r.afterBlindRestart(s.Node)
 	case stPGRestart:
-		r.faults++
 		if _, err := c.Env.Testbed("pg-restart"); err != nil {
 			return err
 		}
+	case stPGKill:
+		r.pgDown = true
+		if _, err := c.Env.Testbed("pg-kill"); err != nil {
+			return err
+		}
+	case stPGStart:
+		if _, err := c.Env.Testbed("pg-start"); err != nil {
+			return err
+		}
+		r.pgDown = false
+		for _, n := range slices.Sorted(maps.Keys(r.startLater)) {
+			if c.nodes[n].Running() {
+				continue
+			}
+			r.logLine("sop%d: daemon started again now that PostgreSQL is back", n+1)
+			if err := r.startDaemon(n, r.startLater[n]); err != nil {
+				return err
+			}
+		}
+		clear(r.startLater)
+	case stLink:
+		return r.setLink(s.Node, true)
+	case stLinkHeal:
+		return r.setLink(s.Node, false)
 	case stResync:
 		r.cronResync(s.Node)
 	case stHealBegin, stFinal:
@@ -147,14 +255,111 @@ func (r *runner) do(i int, s step) error {
 	return nil
 }
 
+// setLink makes the link to node n's peer API slow and lossy (on) or
+// plain again: 150-170 ms of latency each way in its gate, and 5% of the
+// packets dropped by the kernel on its namespace's veth; without network
+// namespaces, the gate holds back 5% of the chunks for a retransmission
+// timeout and cuts 0.5% of the connections instead.
+func (r *runner) setLink(n int, on bool) error {
+	nd := r.c.nodes[n]
+	l, loss := harness.Link{}, 0
+	if on {
+		l, loss = harness.Link{Delay: 150 * time.Millisecond, Jitter: 20 * time.Millisecond}, 5
+		if nd.Netns == "" {
+			l.Loss, l.Drop = 0.05, 0.005
+		}
+	}
+	nd.PeerGate.SetLink(l)
+	if nd.Netns != "" {
+		return nd.SetLoss(loss)
+	}
+	return nil
+}
+
 func (r *runner) startDaemon(n int, off time.Duration) error {
 	nd := r.c.nodes[n]
-	before := nd.reconciles()
+	// A new daemon's reconciles all come after the restart.
+	r.restMark[n] = nd.reconciles()
 	if err := r.c.startDaemon(nd, off); err != nil {
+		if r.pgDown && !nd.Running() {
+			// It cannot open its journal; systemd would start it again.
+			r.logLine("sop%d: daemon exited at start, PostgreSQL down: %v", n+1, err)
+			r.startLater[n] = off
+			return nil
+		}
 		return err
 	}
+	r.afterBlindRestart(n)
+	return nil
+}
+
+// afterBlindRestart waits, when n's Asterisk restarted while its daemon
+// could not see it and the daemon now can, for the daemon's reconcile with
+// the new Asterisk: any reconcile since the restart began (a stopped daemon
+// may have made it before SIGSTOP took hold).
+func (r *runner) afterBlindRestart(n int) {
 	if r.blindRest[n] && !r.blind(n) {
-		r.waitReconcile(n, before)
+		r.waitReconcile(n, r.restMark[n])
+	}
+}
+
+// reload reloads app_queue on node s.Node. A reload that rereads
+// queues.conf (`queue reload members` always, `module reload app_queue.so`
+// when the file changed) makes the static member anew: penalty as
+// configured, pause kept but not its reason. queuesync puts the reason back
+// after a module reload (it sees Event: Reload) but can do nothing about a
+// penalty, nor about `queue reload members` (no event at all). So the
+// harness reloads only while the static member holds, on that node, what
+// the oracle says and a reload keeps: penalty 0, and for `queue reload
+// members` not paused; it waits for a change of it still on its way there,
+// and skips the reload otherwise.
+func (r *runner) reload(i int, s step) error {
+	want := r.oracle()[staticKey]
+	nd := r.c.nodes[s.Node]
+	skip := func(why string) {
+		msg := fmt.Sprintf("step %d skipped: %s", i, why)
+		r.skipped = append(r.skipped, msg)
+		r.logLine("%s", msg)
+		r.faults--
+		r.kinds[s.Fault]--
+	}
+	if !s.Members && r.blind(s.Node) {
+		// Its daemon would not see Event: Reload; the reason would come
+		// back only at its next reconcile, racing the changes made before.
+		skip(fmt.Sprintf("sop%d's daemon cannot see the reload", s.Node+1))
+		return nil
+	}
+	if want.Penalty != 0 || (s.Members && want.Paused) {
+		skip(fmt.Sprintf("the static member is %s: a reload would reset it", want))
+		return nil
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		live, err := nd.member(staticKey)
+		if err != nil {
+			return err
+		}
+		if live == want {
+			break
+		}
+		l := r.last[staticKey]
+		if l == nil || !r.deliverable(l.op.Node, s.Node) || time.Now().After(deadline) {
+			skip(fmt.Sprintf("the static member on sop%d is %s, not yet %s", s.Node+1, live, want))
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	r.reloads[s.Node] = append(r.reloads[s.Node], time.Now().Unix())
+	before := nd.reconciles()
+	out, err := nd.Testbed("rx", s.reloadCommand())
+	if err != nil {
+		return err
+	}
+	r.logLine("sop%d: %s", s.Node+1, strings.TrimSpace(out))
+	if !s.Members {
+		// As after a restart: no change on the node until the daemon has
+		// reconciled with the reload (it may put a reason back).
+		r.waitReconcile(s.Node, before)
 	}
 	return nil
 }
@@ -192,7 +397,8 @@ func (r *runner) waitReconcile(n, before int) {
 // the step says. A change on that node that its daemon has not journalled
 // would be erased by the restart and, by DESIGN §4 rule 5, not restored: the
 // harness waits for such changes to be journalled, and skips the restart when
-// it cannot (the daemon is down or cut off).
+// it cannot (the daemon is down or cut off). An asynchronous restart
+// returns once it has begun; stAstWait waits for its end.
 func (r *runner) restartAsterisk(i int, s step) error {
 	nd := r.c.nodes[s.Node]
 	for _, e := range r.ops {
@@ -219,16 +425,47 @@ func (r *runner) restartAsterisk(i int, s step) error {
 	if _, err := nd.Testbed("persist", p); err != nil {
 		return err
 	}
-	blind := r.blind(s.Node)
 	before := nd.reconciles()
+	r.restMark[s.Node] = before
+	nd.persist = s.Persist
+	if s.Async {
+		ar := &astRestart{done: make(chan error, 1), before: before}
+		r.restarts[s.Node] = ar
+		go func() {
+			_, err := nd.Testbed("restart")
+			ar.done <- err
+		}()
+		return nil
+	}
+	blind := r.blind(s.Node)
 	if _, err := nd.Testbed("restart"); err != nil {
 		return err
 	}
-	nd.persist = s.Persist
 	nd.CloseAMI()
 	r.blindRest[s.Node] = true
 	if !blind {
 		r.waitReconcile(s.Node, before)
+	}
+	return nil
+}
+
+// waitAsterisk waits for the end of node n's asynchronous Asterisk restart
+// and, when its daemon can see it, for the daemon's reconcile with it.
+func (r *runner) waitAsterisk(n int) error {
+	ar := r.restarts[n]
+	if ar == nil {
+		return nil // skipped
+	}
+	err := <-ar.done
+	r.restarts[n] = nil
+	if err != nil {
+		return err
+	}
+	nd := r.c.nodes[n]
+	nd.CloseAMI()
+	r.blindRest[n] = true
+	if !r.blind(n) {
+		r.waitReconcile(n, ar.before)
 	}
 	return nil
 }
@@ -240,6 +477,19 @@ func (r *runner) doOp(i int, o op) error {
 	e := &execOp{idx: i, op: o}
 	r.ops = append(r.ops, e)
 	n := r.c.nodes[o.Node]
+	blind := r.blind(o.Node)
+	if !blind {
+		clear(r.blindKeys[o.Node])
+	} else if r.blindKeys[o.Node][o.Key] {
+		// A daemon that could not see two changes of a member sees only
+		// their sum, which may be nothing at all (a pause and an unpause):
+		// by last writer wins they would beat a change made meanwhile on
+		// another node, but nothing on this node can tell they happened.
+		e.skipped = fmt.Sprintf("a second change of %s while sop%d's daemon cannot see it", o.Key, o.Node+1)
+		r.skipped = append(r.skipped, fmt.Sprintf("step %d skipped: %s", i, e.skipped))
+		r.logLine("op %d SKIP %s: %s", i, o, e.skipped)
+		return nil
+	}
 	if l := r.last[o.Key]; l != nil && l.op.Node != o.Node {
 		if reason := r.waitOrdered(l, o); reason != "" {
 			e.skipped = reason
@@ -267,6 +517,9 @@ func (r *runner) doOp(i int, o op) error {
 	}
 	e.result = res
 	r.last[o.Key] = e
+	if blind {
+		r.blindKeys[o.Node][o.Key] = true
+	}
 	after, err := n.member(o.Key)
 	if err == nil {
 		e.after = after
@@ -340,8 +593,8 @@ func (r *runner) waitOrdered(l *execOp, o op) string {
 // records its version. A removal of a member that was never journalled
 // leaves no register: that is settled too.
 func (r *runner) settledNow(e *execOp) bool {
-	if e.settled {
-		return true
+	if e.settled || r.pgDown {
+		return e.settled
 	}
 	row, ok, err := r.c.nodes[e.op.Node].journalRow(e.op.Key)
 	switch {
@@ -410,7 +663,7 @@ func (r *runner) oracle() map[key]member {
 	return want
 }
 
-// reset brings the pair to a known state: daemons stopped, gates open,
+// reset brings the nodes to a known state: daemons stopped, gates open,
 // persistentmembers on, no test member but the static one (unpaused,
 // penalty 0), empty journals; then the daemons started afresh.
 func (c *cluster) reset(dir string) error {
@@ -472,11 +725,13 @@ func (c *cluster) reset(dir string) error {
 			return err
 		}
 	}
-	// Wait for both daemons' first reconcile, then a fresh second for
+	// Wait for every daemon's first reconcile, then a fresh second for
 	// LoginTime/LastPause-dated changes.
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) && (c.nodes[0].reconciles() == 0 || c.nodes[1].reconciles() == 0) {
-		time.Sleep(20 * time.Millisecond)
+	for _, n := range c.nodes {
+		for time.Now().Before(deadline) && n.reconciles() == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	time.Sleep(1100 * time.Millisecond)
 	return nil

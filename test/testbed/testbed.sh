@@ -11,6 +11,15 @@
 #   testbed.sh restart I       'core restart now' on instance I and wait until fully booted
 #   testbed.sh stop I | start I  stop or start a single instance
 #   testbed.sh pg-restart      restart the PostgreSQL cluster (same port and data)
+#   testbed.sh pg-kill         SIGKILL the postmaster and its backends (a crash; pg-start
+#                              recovers the same data)
+#   testbed.sh pg-start        start the PostgreSQL cluster again (after pg-kill)
+#   testbed.sh netns-up N      N network namespaces of this testbed, each joined to the
+#                              host by a veth pair (private 10.213.x.y/30 addresses);
+#                              prints "NAMESPACE ADDRESS" per line; down removes them
+#   testbed.sh netns-loss I PCT  drop PCT% of the packets each way on namespace I's veth
+#                              (a tc classic-BPF filter; 0 removes it)
+#   testbed.sh netns-down      remove this testbed's namespaces
 #
 # Settings (environment):
 #   QS_ASTROOT    chroot directory                 (default /opt/astroot)
@@ -194,9 +203,81 @@ pg_start() {
 		die "PostgreSQL failed to start; see $STATE/pg/server.log"
 }
 
+# pg_kill kills the postmaster with SIGKILL, as a crash would, and then the
+# backends it leaves (they would hold its shared memory and keep a new
+# postmaster from starting), and waits until they are gone.
+pg_kill() {
+	local pf=$STATE/pg/data/postmaster.pid pid kids n
+	[ -f "$pf" ] || return 0
+	pid=$(head -1 "$pf")
+	kill -0 "$pid" 2>/dev/null || return 0
+	kids=$(pgrep -P "$pid" || true)
+	kill -9 "$pid" 2>/dev/null || true
+	# shellcheck disable=SC2086
+	[ -z "$kids" ] || kill -9 $kids 2>/dev/null || true
+	for n in $(seq 1 100); do
+		local alive=0 k
+		for k in $pid $kids; do [ -e "/proc/$k" ] && alive=1; done
+		[ "$alive" = 0 ] && return 0
+		sleep 0.05
+	done
+	die "PostgreSQL (pid $pid) did not die"
+}
+
 pg_stop() {
 	[ -f "$STATE/pg/data/postmaster.pid" ] || return 0
 	as_pg "$(pg_bin)/pg_ctl" -D "$STATE/pg/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# Network namespaces for links with loss. The kernel may lack netem (no
+# sch_netem), so loss is a classic-BPF tc filter in direct-action mode:
+# a random number below PCT% of 2^32 means TC_ACT_SHOT.
+ns_name() { echo "$NAME-l$1"; }
+ns_host_if() { echo "${NAME:0:8}h$1"; }
+ns_if() { echo "${NAME:0:8}n$1"; }
+ns_addr() { echo "10.213.$(((BASEPORT / 10) % 250)).$((4 * $1 + $2))"; } # $2: 1 host side, 2 namespace side
+
+netns_up() {
+	local n=$1 i ns
+	need_root netns-up
+	command -v tc >/dev/null || die "tc not found; install it with: apt-get install -y iproute2"
+	netns_down
+	mkdir -p "$STATE"
+	for i in $(seq 0 $((n - 1))); do
+		ns=$(ns_name "$i")
+		echo "$i" >>"$STATE/netns"
+		ip netns add "$ns"
+		ip link add "$(ns_host_if "$i")" type veth peer name "$(ns_if "$i")"
+		ip link set "$(ns_if "$i")" netns "$ns"
+		ip addr add "$(ns_addr "$i" 1)/30" dev "$(ns_host_if "$i")"
+		ip link set "$(ns_host_if "$i")" up
+		ip -n "$ns" addr add "$(ns_addr "$i" 2)/30" dev "$(ns_if "$i")"
+		ip -n "$ns" link set "$(ns_if "$i")" up
+		ip -n "$ns" link set lo up
+		ip netns exec "$ns" tc qdisc add dev "$(ns_if "$i")" clsact
+		echo "$ns $(ns_addr "$i" 2)"
+	done
+}
+
+netns_loss() {
+	local i=$1 pct=$2 ns dev dir
+	ns=$(ns_name "$i")
+	dev=$(ns_if "$i")
+	for dir in ingress egress; do
+		ip netns exec "$ns" tc filter del dev "$dev" "$dir" 2>/dev/null || true
+		[ "$pct" = 0 ] && continue
+		ip netns exec "$ns" tc filter add dev "$dev" "$dir" bpf da \
+			bytecode "4,32 0 0 4294963256,53 0 1 $((pct * 42949673)),6 0 0 0,6 0 0 2"
+	done
+}
+
+netns_down() {
+	local i
+	for i in $(cat "$STATE/netns" 2>/dev/null); do
+		ip netns del "$(ns_name "$i")" 2>/dev/null || true
+		ip link del "$(ns_host_if "$i")" 2>/dev/null || true
+	done
+	rm -f "$STATE/netns"
 }
 
 write_env() {
@@ -263,6 +344,7 @@ alive() {
 stale_cleanup() {
 	local i
 	for i in $(cat "$STATE/instances" 2>/dev/null); do stop_one "$i"; done
+	netns_down
 	pg_stop
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
@@ -275,6 +357,7 @@ cmd_down() {
 	if [ -f "$STATE/instances" ]; then
 		for i in $(cat "$STATE/instances"); do stop_one "$i"; done
 	fi
+	netns_down
 	pg_stop
 	rm -rf "$STATE"
 	log "stopped"
@@ -294,7 +377,12 @@ main() {
 	stop) stop_one "$1" ;;
 	start) start_one "$1" ;;
 	pg-restart) pg_stop; pg_start ;;
-	*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
+	pg-kill) pg_kill ;;
+	pg-start) pg_start ;;
+	netns-up) netns_up "${1:-2}" ;;
+	netns-loss) netns_loss "$1" "$2" ;;
+	netns-down) netns_down ;;
+	*) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; [ -z "$c" ] || exit 2 ;;
 	esac
 }
 

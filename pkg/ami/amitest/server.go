@@ -126,11 +126,25 @@ func (s *Server) Restart(persist bool) {
 
 // ReloadModule is `module reload app_queue.so` with queues.conf unchanged:
 // every dynamic member keeps its state, ringinuse included (Asterisk
-// 22.10.1), and the server sends Event: Reload (class system) and no member
-// event.
+// 22.10.1); every static member is made anew from queues.conf but keeps its
+// pause and penalty: it loses its pause reason, and its login (and pause,
+// if paused) time is the reload's. The server sends Event: Reload (class
+// system) and no member event.
 func (s *Server) ReloadModule() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.opts.Now().Unix()
+	for _, q := range s.queues {
+		for _, m := range q.members {
+			if m.dynamic {
+				continue
+			}
+			m.reason, m.loginTime = "", now
+			if m.paused {
+				m.lastPause = now
+			}
+		}
+	}
 	w := s.event("Reload", "system,all")
 	s.broadcast(classSystem, w.add("Module", "app_queue.so").add("Status", "0").end())
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +21,11 @@ import (
 
 // Options shape a cluster. The zero value of each field is a usable default.
 type Options struct {
-	Nodes      int    // how many nodes (default 2); node i is testbed instance i
+	Nodes int // how many nodes (default 2); node i is testbed instance i
+	// Peers[i] lists the nodes node i names as its peers (indexes into
+	// Nodes); nil: every node names every other one (a full mesh). A chain
+	// a-b-c is [][]int{{1}, {0, 2}, {1}}.
+	Peers      [][]int
 	Dir        string // working directory: binary, configs, logs; default a temporary one, removed by Close
 	Keep       bool   // keep a temporary Dir at Close
 	DBPrefix   string // node databases are DBPrefix+name (default "qs_harness_")
@@ -31,7 +36,12 @@ type Options struct {
 	// Gated puts a Gate in front of every node's peer API (the other daemons'
 	// only path to it) and in front of every Asterisk manager (its daemon's
 	// only path to it). The CLI config always has direct paths.
-	Gated          bool
+	Gated bool
+	// Netns (with Gated) puts each node's peer gate in a network namespace
+	// of the testbed (testbed.sh netns-up), joined to the host by a veth
+	// pair: the other daemons reach the node's API across that link, whose
+	// packets Node.SetLoss drops. Close removes the namespaces.
+	Netns          bool
 	Metrics        bool          // give every daemon a metrics_listen address
 	HealthInterval time.Duration // the daemons' health_interval (default 2s, the production default)
 	CLITimeout     time.Duration // how long one CLI run may take (default 2 minutes)
@@ -67,6 +77,7 @@ type Cluster struct {
 	Nodes []*Node
 	opts  Options
 	temp  bool
+	netns bool // testbed.sh netns-up ran
 }
 
 // Node is one node: a testbed Asterisk, a journal database, a listen
@@ -85,6 +96,7 @@ type Node struct {
 	LogFile   string // the daemon's stderr, appended across starts
 	SyncLog   string // the sync log (log_file)
 	PeerGate  *Gate  // the other daemons' path to Listen (nil unless gated)
+	Netns     string // the network namespace PeerGate listens in (Options.Netns)
 	AMIGate   *Gate  // the daemon's path to AMI (nil unless gated)
 
 	c      *Cluster
@@ -118,8 +130,28 @@ func New(env Env, o Options) (*Cluster, error) {
 	}
 	_ = os.WriteFile(c.secretFile("ami"), []byte(env.AMISecret+"\n"), 0o600)
 	_ = os.WriteFile(c.secretFile("peer"), []byte(o.PeerSecret+"\n"), 0o600)
+	var netns [][]string // per node: namespace, address
+	if o.Netns && o.Gated {
+		out, err := env.Testbed("netns-up", itoa(o.Nodes))
+		if err != nil {
+			return c, err
+		}
+		c.netns = true
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			if f := strings.Fields(l); len(f) == 2 {
+				netns = append(netns, f)
+			}
+		}
+		if len(netns) != o.Nodes {
+			return c, fmt.Errorf("testbed netns-up %d: %q", o.Nodes, out)
+		}
+	}
 	for i := range o.Nodes {
-		n, err := c.newNode(i)
+		var ns []string
+		if netns != nil {
+			ns = netns[i]
+		}
+		n, err := c.newNode(i, ns)
 		if err != nil {
 			return c, err
 		}
@@ -156,7 +188,7 @@ func (c *Cluster) build() error {
 
 func (c *Cluster) secretFile(name string) string { return filepath.Join(c.Dir, name+".secret") }
 
-func (c *Cluster) newNode(i int) (*Node, error) {
+func (c *Cluster) newNode(i int, netns []string) (*Node, error) {
 	name := fmt.Sprintf("sop%d", i+1)
 	ast := c.Env.Asterisks[i]
 	n := &Node{Name: name, Index: i, AMI: ast.AMI, AstDir: ast.Dir, DBName: c.opts.DBPrefix + name, c: c,
@@ -176,7 +208,13 @@ func (c *Cluster) newNode(i int) (*Node, error) {
 		}
 	}
 	if c.opts.Gated {
-		if n.PeerGate, err = NewGate(n.Listen); err != nil {
+		if netns != nil {
+			n.Netns = netns[0]
+			n.PeerGate, err = NewGateIn(netns[0], netns[1]+":0", n.Listen)
+		} else {
+			n.PeerGate, err = NewGate(n.Listen)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if n.AMIGate, err = NewGate(n.AMI); err != nil {
@@ -229,7 +267,7 @@ func (c *Cluster) config(n *Node, o Override, amiAddr string, peerAddr func(*Nod
 	}
 	b.WriteString("peers:\n")
 	for _, p := range c.Nodes {
-		if p == n {
+		if !c.IsPeer(n.Index, p.Index) {
 			continue
 		}
 		url := o.PeerURL
@@ -240,6 +278,17 @@ func (c *Cluster) config(n *Node, o Override, amiAddr string, peerAddr func(*Nod
 	}
 	fmt.Fprintf(&b, "log_file: %s\nhealth_interval: %s\n", n.SyncLog, o.HealthInterval)
 	return b.String()
+}
+
+// IsPeer reports whether node a names node b as a peer (Options.Peers).
+func (c *Cluster) IsPeer(a, b int) bool {
+	if a == b {
+		return false
+	}
+	if c.opts.Peers == nil {
+		return true
+	}
+	return a < len(c.opts.Peers) && slices.Contains(c.opts.Peers[a], b)
 }
 
 // PeerSecret returns the peer secret every node shares.
@@ -285,9 +334,22 @@ func (c *Cluster) Close() {
 		n.CloseAMI()
 		n.closeDB()
 	}
+	if c.netns {
+		_, _ = c.Env.Testbed("netns-down")
+	}
 	if c.temp && !c.opts.Keep {
 		_ = os.RemoveAll(c.Dir)
 	}
+}
+
+// SetLoss drops pct percent of the packets, each way, on the link to n's
+// peer gate (Options.Netns); 0 stops it.
+func (n *Node) SetLoss(pct int) error {
+	if n.Netns == "" {
+		return fmt.Errorf("%s: no network namespace (Options.Netns)", n.Name)
+	}
+	_, err := n.c.Env.Testbed("netns-loss", itoa(n.Index), itoa(pct))
+	return err
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the moment.

@@ -9,9 +9,9 @@
 // journal connections of its own, puts TCP gates in front of the peer APIs
 // and the Asterisk managers, and reads Asterisk's queue_log.
 //
-// A cluster has N nodes (two today; three-node topologies use the same
-// code): node i is testbed Asterisk instance i with a database of its own,
-// and every node names every other one as a peer.
+// A cluster has N nodes: node i is testbed Asterisk instance i with a
+// database of its own, and every node names every other one as a peer, or
+// those Options.Peers gives it (a chain a-b-c, say).
 //
 // It holds no scenario and asserts nothing: the packages that use it keep
 // their scenarios and their checks. It compiles only with the build tags of

@@ -3,24 +3,43 @@
 package harness
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"net"
+	"os"
+	"runtime"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Gate is a TCP forwarder on 127.0.0.1 in front of a target: a daemon's
 // peer API (the other daemons' only path to it) or an Asterisk manager (its
 // daemon's only path to it). Cut refuses new connections and cuts those
-// open through it; Heal opens it again; Slow delays what it forwards.
-// The methods of a nil *Gate do nothing.
+// open through it; Heal opens it again; Slow delays what it forwards;
+// Link makes it a slow, lossy link. The methods of a nil *Gate do nothing.
 type Gate struct {
 	ln     net.Listener
 	target string
 
 	mu    sync.Mutex
 	open  bool
-	delay time.Duration
+	delay time.Duration // Slow
+	link  Link
 	conns map[net.Conn]bool
+}
+
+// Link is what a Gate does to the bytes it forwards, each way, on top of
+// Slow: every chunk arrives Delay (plus up to Jitter) after it was read, in
+// order; a chunk is lost with probability Loss, and then arrives only after
+// a retransmission timeout (200 ms, doubling while losses follow each other,
+// at most 3.2 s), holding back the chunks behind it as TCP does; with
+// probability Drop a chunk ends its connection instead (both sides see it
+// cut). The zero Link forwards at once.
+type Link struct {
+	Delay, Jitter time.Duration
+	Loss, Drop    float64
 }
 
 // NewGate starts an open gate in front of target.
@@ -32,6 +51,63 @@ func NewGate(target string) (*Gate, error) {
 	g := &Gate{ln: ln, target: target, open: true, conns: map[net.Conn]bool{}}
 	go g.serve()
 	return g, nil
+}
+
+// NewGateIn starts an open gate in front of target that listens on addr
+// inside network namespace ns (a name of `ip netns`): whoever connects to it
+// crosses that namespace's link. The gate dials target from the harness's
+// own namespace.
+func NewGateIn(ns, addr, target string) (*Gate, error) {
+	ln, err := listenIn(ns, addr)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gate{ln: ln, target: target, open: true, conns: map[net.Conn]bool{}}
+	go g.serve()
+	return g, nil
+}
+
+// listenIn opens a TCP listener inside network namespace ns: a socket
+// belongs to the namespace of the thread that creates it. The thread goes
+// back to its namespace afterwards; if it cannot, it ends with its
+// goroutine, locked, and Go does not reuse it.
+func listenIn(ns, addr string) (net.Listener, error) {
+	type res struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: err}
+			return
+		}
+		defer orig.Close()
+		f, err := os.Open("/var/run/netns/" + ns)
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- res{err: fmt.Errorf("enter network namespace %s: %w", ns, err)}
+			return
+		}
+		ln, lerr := net.Listen("tcp", addr)
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- res{ln, lerr}
+			return // the thread stays locked and ends with this goroutine
+		}
+		runtime.UnlockOSThread()
+		ch <- res{ln, lerr}
+	}()
+	r := <-ch
+	return r.ln, r.err
 }
 
 // Addr returns the address to connect to instead of the target.
@@ -64,6 +140,17 @@ func (g *Gate) Slow(d time.Duration) {
 	g.delay = d
 }
 
+// SetLink makes the gate behave as l, on open connections and new ones
+// (Link{}: a plain gate again).
+func (g *Gate) SetLink(l Link) {
+	if g == nil {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.link = l
+}
+
 // Close stops the gate for good.
 func (g *Gate) Close() {
 	if g == nil {
@@ -88,10 +175,10 @@ func (g *Gate) set(open bool) {
 	}
 }
 
-func (g *Gate) lag() time.Duration {
+func (g *Gate) settings() (time.Duration, Link) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.delay
+	return g.delay, g.link
 }
 
 func (g *Gate) serve() {
@@ -143,21 +230,64 @@ func (g *Gate) forward(c net.Conn) {
 	g.mu.Unlock()
 }
 
-// pipe copies src to dst, each chunk after the gate's delay.
+// chunk is a piece of the stream and when it may be written.
+type chunk struct {
+	b       []byte
+	release time.Time
+	drop    bool
+}
+
+// pipe copies src to dst. Chunks are read as they come and written at
+// their release time (Slow and Link), in order, so that a delay is a
+// latency, not a cap on throughput.
 func (g *Gate) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			if d := g.lag(); d > 0 {
-				time.Sleep(d)
+	q := make(chan chunk, 256)
+	go func() {
+		defer close(q)
+		var last time.Time
+		rto := 200 * time.Millisecond
+		for {
+			buf := make([]byte, 32<<10)
+			n, err := src.Read(buf)
+			if n > 0 {
+				delay, l := g.settings()
+				c := chunk{b: buf[:n], release: time.Now().Add(delay + l.Delay)}
+				if l.Jitter > 0 {
+					c.release = c.release.Add(rand.N(l.Jitter))
+				}
+				switch r := rand.Float64(); {
+				case r < l.Drop:
+					c.drop = true
+				case r < l.Drop+l.Loss:
+					c.release = c.release.Add(rto)
+					rto = min(2*rto, 3200*time.Millisecond)
+				default:
+					rto = 200 * time.Millisecond
+				}
+				if c.release.Before(last) {
+					c.release = last
+				}
+				last = c.release
+				q <- c
 			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if err != nil {
 				return
 			}
 		}
-		if err != nil {
-			return
+	}()
+	for c := range q {
+		time.Sleep(time.Until(c.release))
+		if c.drop {
+			break
 		}
+		if _, err := dst.Write(c.b); err != nil {
+			break
+		}
+	}
+	// Either way ends the connection (forward closes both sides when one
+	// direction ends); closing src also ends the reader.
+	_ = dst.Close()
+	_ = src.Close()
+	for range q {
 	}
 }
