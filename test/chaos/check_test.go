@@ -99,7 +99,7 @@ type tracked struct {
 func ptrTo[T any](v T) *T { return &v }
 
 // redundant replays a node's queue_log lines (from mark) and returns those
-// that changed nothing (DESIGN §4 rule 2: re-pausing a paused member and the
+// that changed nothing (architecture.md §2 rule 2: re-pausing a paused member and the
 // like). The harness never makes such a change itself, so each is
 // queuesync's. It also returns the number of lines about test members.
 // reloads are the Unix seconds at which app_queue was reloaded on the node:

@@ -36,6 +36,28 @@ type topology struct {
 	hub   int     // the node the others reach each other through, or -1
 }
 
+// reaches reports whether a change on node a reaches node b through a
+// chain of peers, hop reports whether x can hand it on to its peer y.
+func (t topology) reaches(a, b int, hop func(x, y int) bool) bool {
+	seen := make([]bool, len(t.peers))
+	seen[a] = true
+	todo := []int{a}
+	for len(todo) > 0 {
+		x := todo[0]
+		todo = todo[1:]
+		if x == b {
+			return true
+		}
+		for _, y := range t.peers[x] {
+			if !seen[y] && hop(x, y) {
+				seen[y] = true
+				todo = append(todo, y)
+			}
+		}
+	}
+	return false
+}
+
 func (t topology) nodes() int { return len(t.peers) }
 
 var topologies = map[string]topology{

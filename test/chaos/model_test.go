@@ -53,7 +53,7 @@ func universe() []key {
 	return append(ks, staticKey)
 }
 
-// member is the synced part of a member's state (DESIGN §1): presence, name,
+// member is the synced part of a member's state (architecture.md §1): presence, name,
 // penalty, paused and the reason while paused. The zero value is absent.
 type member struct {
 	Present bool

@@ -112,23 +112,7 @@ func (r *runner) deliverable(a, b int) bool {
 	if !r.c.nodes[a].Running() || r.paused[a] || r.pgDown {
 		return false
 	}
-	seen := make([]bool, len(r.c.nodes))
-	seen[a] = true
-	todo := []int{a}
-	for len(todo) > 0 {
-		x := todo[0]
-		todo = todo[1:]
-		if x == b {
-			return true
-		}
-		for _, y := range r.c.topo.peers[x] {
-			if !seen[y] && !r.blind(y) && r.c.nodes[y].PeerGate.IsOpen() {
-				seen[y] = true
-				todo = append(todo, y)
-			}
-		}
-	}
-	return false
+	return r.c.topo.reaches(a, b, func(_, y int) bool { return !r.blind(y) && r.c.nodes[y].PeerGate.IsOpen() })
 }
 
 // blind reports whether node n's daemon cannot see its Asterisk now, or
@@ -395,7 +379,7 @@ func (r *runner) waitReconcile(n, before int) {
 
 // restartAsterisk restarts node s.Node's Asterisk with persistentmembers as
 // the step says. A change on that node that its daemon has not journalled
-// would be erased by the restart and, by DESIGN §4 rule 5, not restored: the
+// would be erased by the restart and, by architecture.md §2 rule 5, not restored: the
 // harness waits for such changes to be journalled, and skips the restart when
 // it cannot (the daemon is down or cut off). An asynchronous restart
 // returns once it has begun; stAstWait waits for its end.

@@ -315,23 +315,7 @@ func (g *gen) reach(a, b int) bool {
 	if g.blind(a) {
 		return false
 	}
-	seen := make([]bool, g.nodes())
-	seen[a] = true
-	todo := []int{a}
-	for len(todo) > 0 {
-		x := todo[0]
-		todo = todo[1:]
-		if x == b {
-			return true
-		}
-		for _, y := range g.topo.peers[x] {
-			if !seen[y] && !g.blind(y) && !g.blocked[x][y] {
-				seen[y] = true
-				todo = append(todo, y)
-			}
-		}
-	}
-	return false
+	return g.topo.reaches(a, b, func(x, y int) bool { return !g.blind(y) && !g.blocked[x][y] })
 }
 
 // markRecent marks the changes made on n in the last moments as possibly
@@ -407,7 +391,7 @@ func (g *gen) pickKey() key {
 // allowed reports whether a change of k on n keeps the oracle exact.
 func (g *gen) allowed(n int, k key) bool {
 	if g.unrec[n] || g.astDown[n] {
-		return false // DESIGN §4.5: it could not be told from the restart's loss
+		return false // architecture.md §2 rule 5: it could not be told from the restart's loss
 	}
 	if g.blind(n) && g.dirty[n][k] {
 		return false // its daemon would see only the sum of the two changes

@@ -131,25 +131,11 @@ func (g *Gate) IsOpen() bool {
 
 // Slow delays every chunk of bytes forwarded, either way, by d (0: no
 // delay), on open connections and new ones.
-func (g *Gate) Slow(d time.Duration) {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.delay = d
-}
+func (g *Gate) Slow(d time.Duration) { g.locked(func() { g.delay = d }) }
 
 // SetLink makes the gate behave as l, on open connections and new ones
 // (Link{}: a plain gate again).
-func (g *Gate) SetLink(l Link) {
-	if g == nil {
-		return
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.link = l
-}
+func (g *Gate) SetLink(l Link) { g.locked(func() { g.link = l }) }
 
 // Close stops the gate for good.
 func (g *Gate) Close() {
@@ -161,18 +147,26 @@ func (g *Gate) Close() {
 }
 
 func (g *Gate) set(open bool) {
+	g.locked(func() {
+		g.open = open
+		if !open {
+			for c := range g.conns {
+				_ = c.Close()
+			}
+			g.conns = map[net.Conn]bool{}
+		}
+	})
+}
+
+// locked runs f under the gate's lock; on a nil gate (none asked for) it
+// does nothing.
+func (g *Gate) locked(f func()) {
 	if g == nil {
 		return
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.open = open
-	if !open {
-		for c := range g.conns {
-			_ = c.Close()
-		}
-		g.conns = map[net.Conn]bool{}
-	}
+	f()
 }
 
 func (g *Gate) settings() (time.Duration, Link) {
