@@ -124,7 +124,7 @@ out=$(in_root runuser -u queuesync -- queuesync config check 2>&1) || rc=$?
 grep -q 'ami.secret_file: "/etc/queuesync/ami.secret" does not exist' <<<"$out" ||
 	problem "config check does not name the missing ami.secret_file: $out"
 for s in ami.secret peer-sop2.secret; do
-	in_root sh -c "install -m 600 -o queuesync -g queuesync /dev/null /etc/queuesync/$s && echo secret >/etc/queuesync/$s"
+	in_root sh -c "install -m 600 -o queuesync -g queuesync /dev/null /etc/queuesync/$s && echo 0123456789abcdef0123456789abcdef >/etc/queuesync/$s"
 done
 rc=0
 out=$(in_root runuser -u queuesync -- queuesync config check 2>&1) || rc=$?
