@@ -29,6 +29,10 @@ type PutOptions struct {
 	// Via names the peer the register was received from; "" when local.
 	// Since never returns a version to the peer it came from.
 	Via string
+	// Source, when set, records every stored register in the history with
+	// this source (SourceAMI, SourceResync, PeerSource(name)), in the same
+	// statement as the write. "" records nothing.
+	Source string
 }
 
 // PutResult is the outcome of one register of a PutMany.
@@ -108,5 +112,5 @@ func (s *Store) putArgs(r state.Register, o PutOptions) []any {
 	return []any{s.journalScope(), s.class, k.Queue, k.Interface, r.Queue, r.Interface, r.Present,
 		name, si, r.Penalty, r.Paused, reason,
 		r.Ringinuse, string(r.Membership), r.Stamp.Wall, int64(r.Stamp.Logical),
-		r.Origin, o.Pending, o.Via, r.Wrapuptime, nameBytes, siBytes, reasonBytes}
+		r.Origin, o.Pending, o.Via, r.Wrapuptime, nameBytes, siBytes, reasonBytes, o.Source}
 }

@@ -17,10 +17,12 @@ import (
 // transaction: Since takes it exclusively, so it never reads while a smaller
 // sequence number is still uncommitted. The WHERE clause is the conflict
 // rule, evaluated by the database: only a strictly newer (stamp, origin),
-// origins compared byte-wise, replaces the row.
+// origins compared byte-wise, replaces the row. When the write has a source
+// ($24), the same statement records it in the history (historyCTE), with
+// the row it replaced, so that the history never disagrees with the journal.
 const putSQL = `WITH lk AS MATERIALIZED (
 	SELECT pg_advisory_xact_lock_shared(` + lockKey + `, 0)
-)
+), ` + historyOldCTE + `, up AS (
 INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
 	present, member_name, state_interface, penalty, paused, paused_reason,
 	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
@@ -31,7 +33,7 @@ SELECT $2::text, $3::text, $4::text, $5::text, $6::text,
 	$13::bool, $14::text, $15::bigint, $16::bigint, $17::text, $18::bool, $19::text,
 	$20::int, $21::bytea, $22::bytea, $23::bytea,
 	nextval('queue_sync_seq'), now()
-FROM lk
+FROM lk, (SELECT count(*) FROM old) AS o
 ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	queue = EXCLUDED.queue, interface = EXCLUDED.interface,
 	present = EXCLUDED.present, member_name = EXCLUDED.member_name,
@@ -47,7 +49,9 @@ ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
 WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
 	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
-RETURNING seq, updated_at`
+RETURNING seq, updated_at
+), ` + historyCTE + `
+SELECT seq, updated_at FROM up`
 
 const getSQL = `SELECT ` + entryColumns + ` FROM attribute_state
 WHERE class = $1 AND queue_key = $2 AND iface_key = $3`
@@ -262,9 +266,11 @@ func (s *Store) queryEntries(ctx context.Context, what, sql string, args ...any)
 	return es, nil
 }
 
-const settleSQL = `UPDATE attribute_state SET pending = false, updated_at = now()
+const settleSQL = `WITH st AS (UPDATE attribute_state SET pending = false, updated_at = now()
 	WHERE class = $1 AND queue_key = $2 AND iface_key = $3
-	AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending`
+	AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending
+	RETURNING seq)
+` + historySettled
 
 // ListUnplain returns the present entries whose member name, state
 // interface or pause reason is not plain text (kept as bytes): Asterisk
