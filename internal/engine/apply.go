@@ -13,6 +13,11 @@ import (
 // outcome per register, in order. The session is reconciled first if it was
 // not, so that a local change no daemon saw competes with the peer's.
 func (s *Session) Apply(ctx context.Context, from string, regs []state.Register) ([]Outcome, error) {
+	return s.applyAs(ctx, from, store.PeerSource(from), regs)
+}
+
+// applyAs is Apply with the source the history records.
+func (s *Session) applyAs(ctx context.Context, from, source string, regs []state.Register) ([]Outcome, error) {
 	if !s.reconciled {
 		if _, err := s.Reconcile(ctx); err != nil {
 			return nil, err
@@ -21,6 +26,7 @@ func (s *Session) Apply(ctx context.Context, from string, regs []state.Register)
 	steps := make([]*step, len(regs))
 	for i, r := range regs {
 		steps[i] = s.decide(from, r)
+		steps[i].source = source
 	}
 	var todo []*step
 	for _, st := range steps {

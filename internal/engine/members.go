@@ -121,7 +121,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 		if ok {
 			prev = ptr(en.Register)
 		}
-		steps = append(steps, s.observe(prev, live, k))
+		steps = append(steps, s.observe(prev, live, k, store.SourceAMI))
 	}
 	err := s.commit(ctx, steps)
 	return outcomes(steps), err

@@ -85,7 +85,7 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		if live == nil {
 			return nil
 		}
-		return s.observe(nil, live, k)
+		return s.observe(nil, live, k, store.SourceResync)
 	}
 	reg := en.Register
 	if plan := state.Plan(reg, live); len(plan.Actions) == 0 && len(plan.Deferred) == 0 {
@@ -100,7 +100,7 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 	if en.Pending || (restarted && s.erasedByRestart(reg, live)) || owed(reg, live) {
 		return s.restore(en)
 	}
-	return s.observe(&reg, live, k)
+	return s.observe(&reg, live, k, store.SourceResync)
 }
 
 // pausedSince reports whether live's pause differs from a pending
@@ -213,11 +213,15 @@ func (s *Session) restore(en store.Entry) *step {
 	if len(plan.Actions) == 0 && len(out.Reports) > 0 {
 		out.Result = Reported
 	}
-	return &step{out: out, target: reg, settle: en.Pending}
+	st := &step{out: out, target: reg, settle: en.Pending}
+	if !en.Pending && len(plan.Actions) > 0 {
+		st.restored = liveRegister(reg, s.view.Members[reg.Key()])
+	}
+	return st
 }
 
 // observe journals what live state shows as a new local change.
-func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key) *step {
+func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key, source string) *step {
 	queue, iface := k.Queue, k.Interface
 	if prev != nil {
 		queue, iface = prev.Queue, prev.Interface
@@ -228,7 +232,7 @@ func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key) *
 	reg := state.Observed(queue, iface, live, s.observedStamp(prev, live), s.e.opts.Node)
 	out := s.outcome(reg, Journalled)
 	out.Local = prev
-	return &step{out: out, put: &reg, target: reg}
+	return &step{out: out, put: &reg, target: reg, source: source}
 }
 
 // observedStamp dates a local change no daemon saw: at the time Asterisk

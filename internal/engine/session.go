@@ -42,8 +42,12 @@ type step struct {
 	put     *state.Register // journal this version (nil: nothing to write)
 	pending bool            // journal it as pending until the actions succeed
 	via     string          // the peer it came from
+	source  string          // how it reached this node, for the history (store.Source*)
 	target  state.Register
 	settle  bool // clear the pending flag once the actions succeeded
+	// restored is what Asterisk held before a restore of a settled
+	// register (nil: nothing to record; a missing member is a tombstone).
+	restored *state.Register
 }
 
 // Entries returns the journal entries the session holds, sorted by key.
@@ -71,7 +75,10 @@ func (s *Session) commit(ctx context.Context, steps []*step) error {
 	s.runActions(ctx, steps)
 	err := s.settleSteps(ctx, steps)
 	s.logSteps(ctx, steps)
-	return err
+	if err != nil {
+		return err
+	}
+	return s.recordRestores(ctx, steps)
 }
 
 // logSteps logs each decision that changed something, at debug level: what
@@ -97,18 +104,18 @@ func (s *Session) logSteps(ctx context.Context, steps []*step) {
 
 func (s *Session) journalSteps(ctx context.Context, steps []*step) error {
 	type batchKey struct {
-		pending bool
-		via     string
+		pending     bool
+		via, source string
 	}
 	batches := map[batchKey][]*step{}
 	for _, st := range steps {
 		if st.put != nil {
-			k := batchKey{st.pending, st.via}
+			k := batchKey{st.pending, st.via, st.source}
 			batches[k] = append(batches[k], st)
 		}
 	}
 	for k, sts := range batches {
-		if err := s.putBatch(ctx, sts, store.PutOptions{Pending: k.pending, Via: k.via}); err != nil {
+		if err := s.putBatch(ctx, sts, store.PutOptions{Pending: k.pending, Via: k.via, Source: k.source}); err != nil {
 			return err
 		}
 	}

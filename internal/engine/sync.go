@@ -6,6 +6,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
 )
 
 // PeerClient is what the engine needs from a peer (internal/peer's Client).
@@ -107,7 +108,7 @@ func (s *Session) ApplySnapshot(ctx context.Context, p Peer, snap peer.Snapshot)
 			regs = append(regs, r)
 		}
 	}
-	outs, err := s.Apply(ctx, p.Name, regs)
+	outs, err := s.applyAs(ctx, p.Name, store.SourceResync, regs)
 	return append(outs, skippedOutcomes(p.Name, snap.Skipped)...), err
 }
 
@@ -138,7 +139,7 @@ func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Out
 	if err != nil || len(newer) == 0 {
 		return outs, err
 	}
-	applied, err := s.Apply(ctx, p.Name, newer)
+	applied, err := s.applyAs(ctx, p.Name, store.SourceResync, newer)
 	return append(outs, applied...), err
 }
 
