@@ -174,6 +174,7 @@ func newRootCmd(d *Deps) *cobra.Command {
 		newDaemonCmd(d),
 		newStatusCmd(d, nil),
 		newLogCmd(d, nil),
+		newHistoryCmd(d, nil),
 		newConfigCmd(d),
 		newReloadCmd(d),
 		newGenManCmd(),

@@ -50,6 +50,17 @@ type Config struct {
 	// Asterisk's automatic "Auto-Pause"): such a pause is neither
 	// replicated nor undone. Empty by default: every pause is replicated.
 	LocalPauseReasons []string `yaml:"local_pause_reasons,omitempty"`
+	// HistoryRetention is how long the history of changes is kept
+	// (default 2160h, 90 days).
+	HistoryRetention time.Duration `yaml:"history_retention"`
+	// HistoryMaxRows caps the history's rows, oldest collected first
+	// (default 1000000; 0: no cap).
+	HistoryMaxRows int `yaml:"history_max_rows"`
+	// WebListen is the status page's address; empty disables it.
+	WebListen string `yaml:"web_listen,omitempty"`
+	// WebPasswordFile, when set, holds the password the status page asks
+	// for (HTTP basic authentication, any user name).
+	WebPasswordFile string `yaml:"web_password_file,omitempty"`
 }
 
 // AMI is the connection to the local Asterisk manager interface.
@@ -60,6 +71,9 @@ type AMI struct {
 	Username string `yaml:"username"`
 	// SecretFile holds the user's secret.
 	SecretFile string `yaml:"secret_file"`
+	// UserEvents makes the daemon announce peer and agreement changes as
+	// AMI UserEvents (the user then needs write = user too).
+	UserEvents bool `yaml:"user_events,omitempty"`
 }
 
 // Database is the journal's PostgreSQL connection.
@@ -106,14 +120,16 @@ func (p Peer) Shares(queue string) bool { return p.Queues.Contains(queue) }
 func Default() Config {
 	host, _ := os.Hostname()
 	return Config{
-		Node:            host,
-		AMI:             AMI{Address: "127.0.0.1:5038"},
-		Listen:          "0.0.0.0:8038",
-		LogFile:         "/var/log/queue_sync.log",
-		HealthInterval:  2 * time.Second,
-		MaxClockSkew:    60 * time.Second,
-		TombstoneTTL:    720 * time.Hour,
-		ShutdownTimeout: 10 * time.Second,
+		Node:             host,
+		AMI:              AMI{Address: "127.0.0.1:5038"},
+		Listen:           "0.0.0.0:8038",
+		LogFile:          "/var/log/queue_sync.log",
+		HealthInterval:   2 * time.Second,
+		MaxClockSkew:     60 * time.Second,
+		TombstoneTTL:     720 * time.Hour,
+		ShutdownTimeout:  10 * time.Second,
+		HistoryRetention: 90 * 24 * time.Hour,
+		HistoryMaxRows:   1000000,
 	}
 }
 

@@ -27,11 +27,13 @@ func TestParseDesignExample(t *testing.T) {
 		TLS:           TLS{CertFile: "...", KeyFile: "...", ClientCAFile: "..."},
 		Peers: []Peer{{Name: "sop2", URL: "http://10.0.0.2:8038",
 			SecretFile: "/etc/queuesync/peer-sop2.secret", Queues: AllQueues}},
-		LogFile:         "/var/log/queue_sync.log",
-		HealthInterval:  2 * time.Second,
-		MaxClockSkew:    time.Minute,
-		TombstoneTTL:    720 * time.Hour,
-		ShutdownTimeout: 10 * time.Second, // default: not in the example
+		LogFile:          "/var/log/queue_sync.log",
+		HealthInterval:   2 * time.Second,
+		MaxClockSkew:     time.Minute,
+		TombstoneTTL:     720 * time.Hour,
+		ShutdownTimeout:  10 * time.Second, // default: not in the example
+		HistoryRetention: 90 * 24 * time.Hour,
+		HistoryMaxRows:   1000000,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("Load(design.yaml):\n got %+v\nwant %+v", c, want)
@@ -151,6 +153,9 @@ func TestApplyEnv(t *testing.T) {
 		"QUEUESYNC_TLS_CERT_FILE":          "/c",
 		"QUEUESYNC_TLS_KEY_FILE":           "/k",
 		"QUEUESYNC_TLS_CLIENT_CA_FILE":     "/ca",
+		"QUEUESYNC_HISTORY_RETENTION":      "24h",
+		"QUEUESYNC_WEB_LISTEN":             "127.0.0.1:9002",
+		"QUEUESYNC_WEB_PASSWORD_FILE":      "/run/web",
 	}
 	c := Default()
 	c.Peers = []Peer{{Name: "sop2"}}
@@ -166,6 +171,8 @@ func TestApplyEnv(t *testing.T) {
 		Peers:   []Peer{{Name: "sop2"}},
 		LogFile: "/tmp/qs.log", HealthInterval: 500 * time.Millisecond, MaxClockSkew: 5 * time.Second,
 		TombstoneTTL: 48 * time.Hour, ShutdownTimeout: 3 * time.Second,
+		HistoryRetention: 24 * time.Hour, HistoryMaxRows: 1000000, WebListen: "127.0.0.1:9002",
+		WebPasswordFile: "/run/web",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("ApplyEnv:\n got %+v\nwant %+v", c, want)

@@ -32,6 +32,9 @@ func (c *Config) envFields() []envField {
 		{key: "max_clock_skew", name: "QUEUESYNC_MAX_CLOCK_SKEW", dur: &c.MaxClockSkew},
 		{key: "tombstone_ttl", name: "QUEUESYNC_TOMBSTONE_TTL", dur: &c.TombstoneTTL},
 		{key: "shutdown_timeout", name: "QUEUESYNC_SHUTDOWN_TIMEOUT", dur: &c.ShutdownTimeout},
+		{key: "history_retention", name: "QUEUESYNC_HISTORY_RETENTION", dur: &c.HistoryRetention},
+		{key: "web_listen", name: "QUEUESYNC_WEB_LISTEN", str: &c.WebListen},
+		{key: "web_password_file", name: "QUEUESYNC_WEB_PASSWORD_FILE", str: &c.WebPasswordFile},
 	}
 }
 

@@ -25,6 +25,7 @@ var fieldDocs = []struct{ key, doc string }{
 	{"ami.address", "HOST:PORT of the local Asterisk manager interface."},
 	{"ami.username", "The manager.conf user; it needs read = agent and write = agent only."},
 	{"ami.secret_file", "A file holding that user's secret (mode 0600, owned by queuesync)."},
+	{"ami.user_events", "true to announce a peer going down or coming back, a drift found and its repair as AMI UserEvents (QueuesyncPeerDown, QueuesyncPeerUp, QueuesyncDrift, QueuesyncRepaired); the user then needs write = agent,user. Default: false."},
 	{"database.url", "The journal's PostgreSQL, as postgres://USER@HOST:PORT/DBNAME, postgres:///DBNAME?host=/var/run/postgresql for the Unix socket, or host=... dbname=...; the PG* variables of libpq (PGHOST, PGUSER, PGDATABASE, ...) fill what it leaves out."},
 	{"database.password_file", "A file holding the database password; it overrides a password in the URL. Optional: peer authentication over the Unix socket needs none."},
 	{"listen", "HOST:PORT the peer API listens on; every peer must reach it."},
@@ -42,6 +43,10 @@ var fieldDocs = []struct{ key, doc string }{
 	{"max_clock_skew", "How far in the future a peer's stamp may be; a stamp further ahead is refused (check NTP)."},
 	{"tombstone_ttl", "How long removals (tombstones) are remembered."},
 	{"shutdown_timeout", "How long a stopping daemon lets deliveries in flight finish."},
+	{"history_retention", "How long the history of changes (queuesync history, the status page) is kept."},
+	{"history_max_rows", "The most changes the history keeps; the oldest are collected first. 0: no cap. Default: 1000000."},
+	{"web_listen", "HOST:PORT of the read-only status page (GET /, and /api/v1/queues for wallboards); empty (the default) disables it. It is served over HTTPS with the tls: certificate when one is set. Prefer a loopback address or a management network."},
+	{"web_password_file", "A file holding the password the status page asks for (HTTP basic authentication, any user name; mode 0600). Empty: no password."},
 	{"local_pause_reasons", "Pause reasons that stay on this node, like [Auto-Pause] for Asterisk's automatic pauses: such a pause is neither replicated to the peers nor undone by them. Empty (the default): every pause is replicated."},
 }
 

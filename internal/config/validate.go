@@ -45,6 +45,8 @@ func (c Config) Validate() error {
 	v.duration("max_clock_skew", c.MaxClockSkew)
 	v.duration("tombstone_ttl", c.TombstoneTTL)
 	v.duration("shutdown_timeout", c.ShutdownTimeout)
+	v.duration("history_retention", c.HistoryRetention)
+	v.web(c)
 	v.pauseReasons(c.LocalPauseReasons)
 	return errors.Join(v.errs...)
 }
@@ -277,4 +279,19 @@ func fileProblem(field, path, what string, secret bool, err error) *ConfigValida
 		return invalid(field, path, ErrFileUnreadable, "make it readable by the user queuesync runs as")
 	}
 	return &ConfigValidationError{Field: field, Value: path, Err: fmt.Errorf("%w: %w", ErrFileUnreadable, err)}
+}
+
+// web checks the status page's fields and the history cap.
+func (v *validator) web(c Config) {
+	if c.HistoryMaxRows < 0 {
+		v.add(invalid("history_max_rows", strconv.Itoa(c.HistoryMaxRows), ErrBadNumber, "write 0 for no cap, or a positive number of rows"))
+	}
+	if c.WebListen == "" {
+		return
+	}
+	v.address("web_listen", c.WebListen, false)
+	if c.WebListen == c.Listen || c.WebListen == c.MetricsListen {
+		v.add(invalid("web_listen", c.WebListen, ErrDuplicate, "listen and metrics_listen are served elsewhere; pick another port"))
+	}
+	v.secretFile("web_password_file", c.WebPasswordFile, "the status page's password", false)
 }
