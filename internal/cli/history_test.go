@@ -25,7 +25,9 @@ func (f *fakeHistory) History(_ context.Context, q store.HistoryQuery) ([]store.
 // historyFixture: Alice paused on sop1 (seen here in an AMI event), unpaused
 // on sop2 (applied here), then put back after a restart; a Latin-1 name.
 func historyFixture() []store.HistoryEntry {
-	at := func(sec int) state.Stamp { return state.Stamp{Wall: testNow.Add(time.Duration(sec) * time.Second).UnixMilli()} }
+	at := func(sec int) state.Stamp {
+		return state.Stamp{Wall: testNow.Add(time.Duration(sec) * time.Second).UnixMilli()}
+	}
 	alice := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true, MemberName: "Alice",
 		Membership: state.Dynamic, Stamp: at(-600), Origin: "sop1"}
 	paused := alice
