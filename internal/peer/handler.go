@@ -117,6 +117,7 @@ var routes = map[string]route{
 	PathHealth:  {http.MethodGet, (*handler).serveHealth},
 	PathState:   {http.MethodGet, (*handler).serveState},
 	PathChanges: {http.MethodPost, (*handler).serveChanges},
+	PathDigest:  {http.MethodGet, (*handler).serveDigest},
 }
 
 // NewHandler returns the http.Handler of the peer API (architecture.md §3). Every
