@@ -22,6 +22,7 @@ var layers = map[string]int{
 	"internal/peer":                   3,
 	"internal/engine":                 4,
 	"internal/node":                   5,
+	"internal/web":                    5,
 	"internal/daemon":                 6,
 	"internal/cli":                    7,
 	"cmd/queuesync":                   8,

@@ -44,6 +44,8 @@ type Daemon struct {
 	metrics *metrics
 	latency *latencyTracker
 	ringuse *ringinuseCache
+	agree   *agreement
+	web     *webServer
 	handler atomic.Pointer[http.Handler]
 	// replay and refusals outlive the handlers Reload builds: a request
 	// recorded before a reload stays refused after it.
@@ -100,10 +102,15 @@ func New(o Options) (*Daemon, error) {
 	d.metrics.exportRefusals(d.refusals)
 	d.latency = newLatencyTracker(d.metrics.latency, o.Now)
 	d.eng = n.NewEngine(false, d.ringuse)
+	d.agree = newAgreement(d)
 	if err := d.setHandler(n.Config); err != nil {
 		return nil, err
 	}
 	if err := d.listen(); err != nil {
+		return nil, err
+	}
+	if err := d.listenWeb(n.Config); err != nil {
+		d.closeListeners()
 		return nil, err
 	}
 	return d, nil
@@ -146,7 +153,7 @@ func (d *Daemon) MetricsAddr() string {
 // timeout. It returns nil on a clean shutdown.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.opts.Log.Info("serving peer API", "addr", d.Addr(), "node", d.cfg().Node)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- d.srv.Serve(d.ln) }()
 	if d.msrv != nil {
 		go func() { errc <- d.msrv.Serve(d.mln) }()
@@ -157,6 +164,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { defer watchWG.Done(); d.watch(wctx) }()
 	go func() { defer watchWG.Done(); d.pollSilent(wctx) }()
 	d.startPeers(d.cfg(), d.opts.Node.Peers)
+	watchWG.Add(3)
+	go func() { defer watchWG.Done(); d.agree.run(wctx, d.cfg().HealthInterval) }()
+	go func() { defer watchWG.Done(); d.collectHistory(wctx) }()
+	go func() { defer watchWG.Done(); d.serveWeb(wctx, errc) }()
 	var err error
 	select {
 	case err = <-errc:

@@ -244,3 +244,18 @@ func (s *Store) CollectHistory(ctx context.Context, olderThan time.Time, maxRows
 	}
 	return n + tag.RowsAffected(), nil
 }
+
+// LastChanges returns the last recorded change of every member that has
+// one, ordered by queue key and interface key.
+func (s *Store) LastChanges(ctx context.Context) ([]HistoryEntry, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (queue_key, iface_key) `+historyColumns+`
+		FROM queue_sync_history WHERE class = $1 ORDER BY queue_key, iface_key, id DESC`, s.class)
+	if err != nil {
+		return nil, fmt.Errorf("read last changes: %w", err)
+	}
+	hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (HistoryEntry, error) { return scanHistory(row) })
+	if err != nil {
+		return nil, fmt.Errorf("read last changes: %w", err)
+	}
+	return hs, nil
+}
