@@ -88,8 +88,10 @@ func (a *agreement) run(ctx context.Context, interval time.Duration) {
 	defer tick.Stop()
 	for n := 0; ; n++ {
 		a.checkAll(ctx, interval)
-		if n%countEvery == 0 {
-			_, _ = a.d.localSnapshot(ctx) // counts the members by state
+		if n%countEvery == countEvery-1 && a.d.cfg().MetricsListen != "" && a.d.upToDate() {
+			sctx, cancel := context.WithTimeout(ctx, interval)
+			_, _ = a.d.localSnapshot(sctx) // counts the members by state
+			cancel()
 		}
 		select {
 		case <-ctx.Done():
