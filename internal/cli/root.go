@@ -59,7 +59,7 @@ func (o *globalOptions) addFlagsTo(root *cobra.Command) {
 	for _, c := range allCommandsOf(root) {
 		switch c.CommandPath() {
 		case "queuesync migrate", "queuesync pull", "queuesync push", "queuesync resync",
-			"queuesync daemon", "queuesync status", "queuesync config check":
+			"queuesync daemon", "queuesync status", "queuesync history", "queuesync config check":
 			o.addLogFlags(c.Flags())
 			o.addConfigFlags(c.Flags())
 		case "queuesync log":
