@@ -98,6 +98,7 @@ type webSource struct {
 	mu     sync.Mutex
 	cached web.Status
 	at     time.Time
+	known  map[string]peerView // each peer's last state read, for when it cannot be read
 }
 
 // webCacheFor is how long a built status is served again.
@@ -111,12 +112,31 @@ func (s *webSource) Status(ctx context.Context) (web.Status, error) {
 	if !s.at.IsZero() && now.Sub(s.at) < webCacheFor {
 		return s.cached, nil
 	}
-	st, err := s.d.buildStatus(ctx)
+	st, err := s.d.buildStatus(ctx, s.remember)
 	if err != nil {
 		return web.Status{}, err
 	}
 	s.cached, s.at = st, now
 	return st, nil
+}
+
+// remember keeps a peer's state read now, or gives the last one read (as
+// of when) when it cannot be read: a drift made while a peer is down shows
+// against what the peer held when last seen.
+func (s *webSource) remember(v peerView) peerView {
+	if s.known == nil {
+		s.known = map[string]peerView{}
+	}
+	if v.err == nil {
+		s.known[v.name] = v
+		return v
+	}
+	last, ok := s.known[v.name]
+	if !ok {
+		return v
+	}
+	last.err, last.stale = v.err, true
+	return last
 }
 
 // History returns a member's recorded changes, one per changed field.
@@ -159,15 +179,17 @@ func printable(v string) string {
 
 // peerView is one peer's registers as its signed state answer gave them.
 type peerView struct {
-	name string
-	regs map[state.Key]state.Register
-	err  error
+	name  string
+	regs  map[state.Key]state.Register
+	err   error     // why the state could not be read now
+	asOf  time.Time // when regs were read
+	stale bool      // regs are the last ones read, before err
 }
 
 // buildStatus reads this node's state (a dry-run reconcile: what its
 // Asterisk holds now), each peer's (its signed state answer, dry run), the
 // agreement checks and the last change of every member.
-func (d *Daemon) buildStatus(ctx context.Context) (web.Status, error) {
+func (d *Daemon) buildStatus(ctx context.Context, remember func(peerView) peerView) (web.Status, error) {
 	local, err := d.localSnapshot(ctx)
 	if err != nil {
 		return web.Status{}, err
@@ -184,10 +206,13 @@ func (d *Daemon) buildStatus(ctx context.Context) (web.Status, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			views[i] = readPeer(ctx, p)
+			views[i] = readPeer(ctx, p, d.opts.Now())
 		}()
 	}
 	wg.Wait()
+	for i := range views {
+		views[i] = remember(views[i])
+	}
 	var last map[state.Key]store.HistoryEntry
 	if hr, ok := d.journal.(historyReader); ok {
 		if hs, err := hr.LastChanges(ctx); err == nil {
@@ -201,8 +226,8 @@ func (d *Daemon) buildStatus(ctx context.Context) (web.Status, error) {
 }
 
 // readPeer reads a peer's state without changing anything there.
-func readPeer(ctx context.Context, p node.Peer) peerView {
-	v := peerView{name: p.Name, regs: map[state.Key]state.Register{}}
+func readPeer(ctx context.Context, p node.Peer, now time.Time) peerView {
+	v := peerView{name: p.Name, regs: map[state.Key]state.Register{}, asOf: now}
 	if p.Err != nil {
 		v.name, v.err = p.Conf.Name, p.Err
 		return v

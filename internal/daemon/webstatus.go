@@ -58,6 +58,10 @@ func peerStatus(v peerView, a PeerAgreement) web.PeerStatus {
 		t := a.Oldest.UTC()
 		p.OldestUndelivered = &t
 	}
+	if v.stale {
+		t := v.asOf.UTC()
+		p.StateAsOf = &t
+	}
 	if !a.Checked.IsZero() {
 		t := a.Checked.UTC()
 		p.LastCheck = &t
@@ -78,7 +82,7 @@ func assembleQueue(qk, spelled string, local localView, peers []node.Peer, views
 	_, definedHere := local.queues[qk]
 	known := make([]bool, len(views)) // does peer i tell us this queue?
 	for i, v := range views {
-		known[i] = v.err == nil && (peers[i].Shares == nil || peers[i].Shares(spelled))
+		known[i] = (v.err == nil || v.stale) && (peers[i].Shares == nil || peers[i].Shares(spelled))
 		if ok, checked := byPeer[v.name].InSync[qk]; checked {
 			q.InSync[v.name] = ok
 		}

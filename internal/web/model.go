@@ -32,6 +32,9 @@ type PeerStatus struct {
 	// last check.
 	QueuesInSync    int `json:"queues_in_sync"`
 	QueuesOutOfSync int `json:"queues_out_of_sync"`
+	// StateAsOf is set when the peer's state could not be read now: its
+	// members are shown as it held them then.
+	StateAsOf *time.Time `json:"state_as_of,omitempty"`
 }
 
 // Queue is one queue: its members, and its agreement with each peer.

@@ -68,7 +68,9 @@
     const h = el("h2", { id: "q-" + q.name }, q.name);
     for (const [p, ok] of Object.entries(q.in_sync || {})) h.append(el("span", { class: "badge " + (ok ? "ok" : "bad") }, (ok ? "in sync with " : "differs from ") + p));
     sec.append(h, el("p", { class: "muted" }, q.available + " available, " + q.paused + " paused, " + q.in_call + " in call (on " + st.node + ")"));
-    const head = ["Member"].concat(st.nodes.map((n, i) => i === 0 ? n + " (this node)" : n), ["Last change"]);
+    const asOf = {};
+    st.peers.forEach(p => { if (p.state_as_of) asOf[p.name] = p.state_as_of; });
+    const head = ["Member"].concat(st.nodes.map((n, i) => i === 0 ? n + " (this node)" : asOf[n] ? n + " (as of " + ago(asOf[n]) + ", unreachable)" : n), ["Last change"]);
     const rows = q.members.map(m => {
       const tr = el("tr", { class: m.differs ? "differs" : "" });
       tr.append(el("th", { scope: "row" }, m.interface, m.name ? el("span", { class: "name" }, m.name) : "",
