@@ -90,7 +90,7 @@ func (d *Daemon) serveWeb(ctx context.Context, errc chan<- error) {
 	_ = d.web.srv.Shutdown(sctx)
 }
 
-// webSource builds the page's data, at most once a second whatever the
+// webSource builds the page's data at most once every webCacheFor, whatever the
 // number of viewers.
 type webSource struct {
 	d *Daemon
@@ -102,7 +102,7 @@ type webSource struct {
 }
 
 // webCacheFor is how long a built status is served again.
-const webCacheFor = time.Second
+const webCacheFor = 750 * time.Millisecond
 
 // Status returns this node's and its peers' members and agreement.
 func (s *webSource) Status(ctx context.Context) (web.Status, error) {

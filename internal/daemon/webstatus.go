@@ -17,7 +17,7 @@ import (
 // the queue), and the agreement of each peer.
 func assembleStatus(name string, now time.Time, local localView, peers []node.Peer, views []peerView,
 	agreements []PeerAgreement, last map[state.Key]store.HistoryEntry) web.Status {
-	st := web.Status{Node: name, Generated: now.UTC(), Nodes: []string{name}}
+	st := web.Status{Node: name, Generated: now.UTC(), Nodes: []string{name}, Peers: []web.PeerStatus{}, Queues: []web.Queue{}}
 	byPeer := map[string]PeerAgreement{}
 	for _, a := range agreements {
 		byPeer[a.Peer] = a
@@ -78,7 +78,7 @@ func peerStatus(v peerView, a PeerAgreement) web.PeerStatus {
 
 func assembleQueue(qk, spelled string, local localView, peers []node.Peer, views []peerView,
 	byPeer map[string]PeerAgreement, last map[state.Key]store.HistoryEntry) web.Queue {
-	q := web.Queue{Name: spelled, InSync: map[string]bool{}}
+	q := web.Queue{Name: spelled, InSync: map[string]bool{}, Members: []web.Member{}}
 	_, definedHere := local.queues[qk]
 	known := make([]bool, len(views)) // does peer i tell us this queue?
 	for i, v := range views {

@@ -89,7 +89,7 @@ type Change struct {
 }
 
 // Source gives the page its data. Implementations should be safe for
-// concurrent use and may cache: the page asks every two seconds.
+// concurrent use and may cache: the page asks every second.
 type Source interface {
 	// Status returns the state of this node, its peers and its queues.
 	Status(ctx context.Context) (Status, error)

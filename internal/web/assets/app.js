@@ -3,8 +3,8 @@
 // two seconds and renders it with real tables. Every value is set as text,
 // never as HTML.
 (function () {
-  const every = 2000;
-  let last = null, lastOK = 0;
+  const every = 1000;
+  let lastOK = 0, lastErr = "";
 
   function el(tag, attrs, ...kids) {
     const e = document.createElement(tag);
@@ -55,7 +55,7 @@
     return td;
   }
   function peers(st) {
-    const rows = st.peers.map(p => el("tr", {},
+    const rows = (st.peers || []).map(p => el("tr", {},
       el("th", { scope: "row" }, p.name),
       el("td", { class: p.reachable ? "ok" : "bad" }, p.reachable ? "reachable" : "unreachable", p.reason ? el("span", { class: "name" }, p.reason) : ""),
       el("td", {}, String(p.undelivered), p.oldest_undelivered ? el("span", { class: "name" }, "oldest " + ago(p.oldest_undelivered)) : ""),
@@ -66,22 +66,28 @@
   function queue(st, q) {
     const sec = el("section", { "aria-labelledby": "q-" + q.name });
     const h = el("h2", { id: "q-" + q.name }, q.name);
-    for (const [p, ok] of Object.entries(q.in_sync || {})) h.append(el("span", { class: "badge " + (ok ? "ok" : "bad") }, (ok ? "in sync with " : "differs from ") + p));
+    const down = {};
+    (st.peers || []).forEach(p => { down[p.name] = !p.reachable; });
+    for (const [p, ok] of Object.entries(q.in_sync || {})) {
+      if (down[p]) h.append(el("span", { class: "badge muted" }, "not compared with " + p + " (unreachable)"));
+      else h.append(el("span", { class: "badge " + (ok ? "ok" : "bad") }, (ok ? "in sync with " : "differs from ") + p));
+    }
     sec.append(h, el("p", { class: "muted" }, q.available + " available, " + q.paused + " paused, " + q.in_call + " in call (on " + st.node + ")"));
     const asOf = {};
-    st.peers.forEach(p => { if (p.state_as_of) asOf[p.name] = p.state_as_of; });
-    const head = ["Member"].concat(st.nodes.map((n, i) => i === 0 ? n + " (this node)" : asOf[n] ? n + " (as of " + ago(asOf[n]) + ", unreachable)" : n), ["Last change"]);
-    const rows = q.members.map(m => {
+    (st.peers || []).forEach(p => { if (p.state_as_of) asOf[p.name] = p.state_as_of; });
+    const head = ["Member"].concat((st.nodes || []).map((n, i) => i === 0 ? n + " (this node)" : asOf[n] ? n + " (as of " + ago(asOf[n]) + ", unreachable)" : n), ["Last change"]);
+    const rows = (q.members || []).map(m => {
       const tr = el("tr", { class: m.differs ? "differs" : "" });
       tr.append(el("th", { scope: "row" }, m.interface, m.name ? el("span", { class: "name" }, m.name) : "",
         m.differs ? el("span", { class: "bad name" }, "differs between nodes") : ""));
-      m.states.forEach(s => tr.append(stateCell(s)));
+      (m.states || []).forEach(s => tr.append(stateCell(s)));
       const c = m.last_change, td = el("td");
       if (c) td.append(c.field + " " + c.old + " → " + c.new, el("span", { class: "name" }, ago(c.when) + " on " + c.origin + " (" + c.source + ")"));
       td.append(el("a", { href: m.history, class: "name" }, "history"));
       tr.append(td);
       return tr;
     });
+    if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: String(head.length), class: "muted" }, "no members")));
     sec.append(table("Members of " + q.name, head, rows));
     return sec;
   }
@@ -89,12 +95,12 @@
     document.getElementById("node").textContent = st.node;
     document.title = "queuesync " + st.node;
     const main = el("main", { id: "main" }, peers(st));
-    st.queues.forEach(q => main.append(queue(st, q)));
+    (st.queues || []).forEach(q => main.append(queue(st, q)));
     document.getElementById("main").replaceWith(main);
   }
   function renderHistory(queue, iface, cs) {
     document.title = "queuesync history " + iface;
-    const rows = cs.slice().reverse().map(c => el("tr", {},
+    const rows = (cs || []).slice().reverse().map(c => el("tr", {},
       el("th", { scope: "row" }, clock(c.when)), el("td", {}, c.field), el("td", {}, c.old), el("td", {}, c.new),
       el("td", {}, c.origin), el("td", {}, c.source), el("td", {}, c.result)));
     const main = el("main", { id: "main" }, el("p", {}, el("a", { href: "/" }, "← all queues")),
@@ -104,8 +110,8 @@
   function mark() {
     const u = document.getElementById("updated");
     const stale = Date.now() - lastOK > 3 * every;
-    u.textContent = lastOK ? "updated " + ago(lastOK) + (stale ? " — not updating" : "") : "loading…";
-    u.className = stale && lastOK ? "stale" : "";
+    u.textContent = (lastOK ? "updated " + ago(lastOK) : "loading…") + (lastErr ? " — cannot update: " + lastErr : stale && lastOK ? " — not updating" : "");
+    u.className = (stale && lastOK) || lastErr ? "stale" : "";
   }
   async function poll() {
     const params = new URLSearchParams(location.search);
@@ -116,9 +122,9 @@
       if (!r.ok) throw new Error(r.status + " " + (await r.text()));
       const data = await r.json();
       if (member) renderHistory(params.get("queue"), params.get("interface"), data); else render(data);
-      last = data; lastOK = Date.now();
+      lastOK = Date.now(); lastErr = "";
     } catch (e) {
-      document.getElementById("updated").textContent = "cannot update: " + e.message;
+      lastErr = e.message;
     }
     mark();
   }
