@@ -49,6 +49,10 @@ type queueReport struct {
 	Differences int      `json:"differences"`
 	Members     []string `json:"members,omitempty"` // interfaces that differ
 	Status      string   `json:"status"`
+	// Journals holds, per peer, whether the two journals' digests of the
+	// queue agree ("agree", "differ"): the agreement the daemon exports as
+	// queuesync_queue_in_sync. Absent where it could not be read.
+	Journals map[string]string `json:"journals,omitempty"`
 }
 
 // collectStatus checks the peers' health, reads the journal's delivery
@@ -65,6 +69,7 @@ func collectStatus(ctx context.Context, d *Deps, n *statusInputs, peers []node.P
 	if n.engine != nil {
 		r.compare(ctx, n, peers, o.Queues)
 	}
+	r.addDigests(ctx, n.journal, peers)
 	for _, err := range r.localErrs {
 		r.Errors = append(r.Errors, err.Error())
 	}

@@ -110,7 +110,7 @@ func formatLatency(p peerReport) string {
 func queueRows(r *statusReport) [][]string {
 	rows := make([][]string, 0, len(r.Queues))
 	for _, q := range r.Queues {
-		rows = append(rows, []string{q.Queue, strings.Join(q.Peers, ","), q.Status})
+		rows = append(rows, []string{q.Queue, strings.Join(q.Peers, ","), q.Status + journalsNote(q)})
 	}
 	return rows
 }

@@ -147,7 +147,7 @@ func (a *agreement) check(ctx context.Context, p node.Peer) {
 		return
 	}
 	res.Checked = a.d.opts.Now()
-	a.record(res, compareDigests(local, remote.Queues, p.Shares))
+	a.record(res, CompareDigests(local, remote.Queues, p.Shares))
 }
 
 func (a *agreement) remoteDigests(ctx context.Context, p node.Peer) (peer.Digests, error) {
@@ -161,10 +161,10 @@ func (a *agreement) remoteDigests(ctx context.Context, p node.Peer) (peer.Digest
 	return c.Digests(ctx)
 }
 
-// compareDigests tells, per queue shared with the peer that either side
+// CompareDigests tells, per queue shared with the peer that either side
 // journals, whether both sides' digests match (a queue one side does not
 // journal matches only an absent one).
-func compareDigests(local []store.QueueDigest, remote []peer.QueueDigest, shares func(string) bool) map[string]bool {
+func CompareDigests(local []store.QueueDigest, remote []peer.QueueDigest, shares func(string) bool) map[string]bool {
 	mine := map[string]string{}
 	for _, q := range local {
 		mine[q.Queue] = q.Digest

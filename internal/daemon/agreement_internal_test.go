@@ -11,10 +11,10 @@ import (
 func TestCompareDigests(t *testing.T) {
 	local := []store.QueueDigest{{Queue: "sales", Digest: "a"}, {Queue: "support", Digest: "b"}, {Queue: "private", Digest: "c"}}
 	remote := []peer.QueueDigest{{Queue: "sales", Digest: "a"}, {Queue: "support", Digest: "x"}, {Queue: "billing", Digest: "d"}}
-	got := compareDigests(local, remote, func(q string) bool { return q != "private" })
+	got := CompareDigests(local, remote, func(q string) bool { return q != "private" })
 	want := map[string]bool{"sales": true, "support": false, "billing": false}
 	if len(got) != len(want) {
-		t.Fatalf("compareDigests = %v, want %v", got, want)
+		t.Fatalf("CompareDigests = %v, want %v", got, want)
 	}
 	for q, v := range want {
 		if got[q] != v {

@@ -231,11 +231,14 @@ func TestWatchAgreementAndDrift(t *testing.T) {
 	execSQL(t, b.node, `UPDATE attribute_state SET stamp_wall = stamp_wall + 1 WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2`,
 		q, strings.ToLower(iface))
 	waitFor(t, "A reports billing out of sync with B", func() bool { return a.metric(t, inSync) == "0" })
-	if r := tb.CLI(b.node, harness.CLIOptions{}, "status"); !strings.Contains(r.Output(), "billing") {
-		t.Logf("status on B:\n%s", r.Output())
+	if j := statusJournals(t, a.node, q); j["sop2"] != "differ" {
+		t.Errorf("status --json on A: journals of %s %v, want sop2: differ", q, j)
 	}
 	resync(t, b.node)
 	waitFor(t, "A reports billing in sync with B after the resync", func() bool { return a.metric(t, inSync) == "1" })
+	if j := statusJournals(t, a.node, q); j["sop2"] != "agree" {
+		t.Errorf("status --json on A after the resync: journals of %s %v, want sop2: agree", q, j)
+	}
 
 	// A drift while B's daemon is down shows on A's page.
 	a.status(t) // B's state is read once more before it goes
@@ -246,4 +249,26 @@ func TestWatchAgreementAndDrift(t *testing.T) {
 		m := st.member(q, iface)
 		return m != nil && m.Differs && len(st.Peers) == 1 && !st.Peers[0].Reachable && st.Peers[0].StateAsOf != nil
 	})
+}
+
+// statusJournals returns what `queuesync status --json` on n says of the
+// journals' agreement for queue, by peer.
+func statusJournals(t *testing.T, n *harness.Node, queue string) map[string]string {
+	t.Helper()
+	r := tb.CLI(n, harness.CLIOptions{}, "status", "--json")
+	var st struct {
+		Queues []struct {
+			Queue    string            `json:"queue"`
+			Journals map[string]string `json:"journals"`
+		} `json:"queues"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &st); err != nil {
+		t.Fatalf("status --json on %s: %v\n%s", n.Name, err, r.Output())
+	}
+	for _, q := range st.Queues {
+		if strings.EqualFold(q.Queue, queue) {
+			return q.Journals
+		}
+	}
+	return nil
 }
