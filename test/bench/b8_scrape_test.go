@@ -1,0 +1,81 @@
+//go:build bench
+
+package bench
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/queuesync/queuesync/test/internal/harness"
+)
+
+// BenchmarkScrape10k measures one scrape of daemon A's metrics with 10,000
+// members (50 queues x 200) on both nodes, once both daemons have compared
+// their journals (queuesync_queue_in_sync for every queue) and counted the
+// members by state: its size, which must stay under 1 MB, and how long it
+// takes to serve. The agreement and member-count series grow with queues
+// and peers, not with members. Needs the testbed started with
+// QS_EXTRA_QUEUES=50 or more (make bench does).
+func BenchmarkScrape10k(b *testing.B) {
+	for _, n := range bed.Nodes {
+		n.Stop()
+	}
+	set := members10k()
+	for _, n := range bed.Nodes {
+		ensure(b, n, set)
+	}
+	waitIdle(b)
+	for _, n := range bed.Nodes {
+		startDaemon(b, n, harness.Override{})
+	}
+	A := bed.Nodes[0]
+	// Every queue compared with B, and the members counted (every fifth
+	// check): about 10 s at the default health_interval of 2 s.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		m, err := A.Scrape()
+		if err == nil && countPrefix(m, `queuesync_queue_in_sync{peer="sop2",queue="q0`) >= 50 &&
+			m[`queuesync_queue_members{queue="q001",state="available"}`] == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("A's metrics never showed 50 queues compared and counted: %v", err)
+		}
+		time.Sleep(time.Second)
+	}
+	var size int
+	var took time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		resp, err := http.Get("http://" + A.Metrics + "/metrics")
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		took, size = time.Since(t0), len(body)
+	}
+	if size >= 1<<20 {
+		b.Errorf("scrape of %d bytes at 10,000 members, want under 1 MB", size)
+	}
+	b.ReportMetric(float64(size), "scrape-bytes")
+	b.ReportMetric(float64(took.Microseconds())/1000, "scrape-ms")
+	say(b, "scrape at 10,000 members in 50 queues, 1 peer: %d bytes, served in %s", size, took)
+}
+
+// countPrefix counts the series of m whose name and labels start with p.
+func countPrefix(m map[string]float64, p string) int {
+	n := 0
+	for k := range m {
+		if strings.HasPrefix(k, p) {
+			n++
+		}
+	}
+	return n
+}
