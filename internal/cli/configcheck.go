@@ -182,6 +182,13 @@ func printConfigSummary(w io.Writer, path string, found bool, c config.Config) e
 	if c.MetricsListen != "" {
 		lines = append(lines, [2]string{"metrics", c.MetricsListen})
 	}
+	if c.WebListen != "" {
+		auth := "no password"
+		if c.WebPasswordFile != "" {
+			auth = "password from " + c.WebPasswordFile
+		}
+		lines = append(lines, [2]string{"status page", scheme + "://" + c.WebListen + "/ (" + auth + ")"})
+	}
 	if len(c.Peers) == 0 {
 		lines = append(lines, [2]string{"peers", "none: this node syncs with nobody"})
 	}

@@ -142,6 +142,15 @@ func TestWatchPageInABrowser(t *testing.T) {
 	}
 	screenshot(t, ctx, "peer-pause-phone.png")
 
+	// The member's history, one click away: the pause, made on sop1.
+	hctx, cancelH := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelH()
+	if err := chromedp.Do(hctx, chromedp.Click(rowOf(iface)+`//a[contains(., "history")]`),
+		chromedp.WaitVisible(`//tr[td[1][.="paused"]][td[3][.="yes"]][td[4][.="sop1"]][td[5][.="peer:sop1"]]`)); err != nil {
+		text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		t.Fatalf("B's history of %s does not show the pause made on sop1: %v\n%s", iface, err, text)
+	}
+
 	// A's page, then B's daemon stops and A changes: the row is highlighted.
 	actx := browser(t, 1280, 900)
 	if err := chromedp.Do(actx, withPassword(webPassword), chromedp.Navigate(a.web+"/"),
