@@ -156,6 +156,7 @@ func TestApplyEnv(t *testing.T) {
 		"QUEUESYNC_HISTORY_RETENTION":      "24h",
 		"QUEUESYNC_WEB_LISTEN":             "127.0.0.1:9002",
 		"QUEUESYNC_WEB_PASSWORD_FILE":      "/run/web",
+		"QUEUESYNC_AMI_USER_EVENTS":        "true",
 	}
 	c := Default()
 	c.Peers = []Peer{{Name: "sop2"}}
@@ -164,7 +165,7 @@ func TestApplyEnv(t *testing.T) {
 	}
 	want := Config{
 		Node:     "sop9",
-		AMI:      AMI{Address: "10.1.1.1:5039", Username: "qs", SecretFile: "/run/ami"},
+		AMI:      AMI{Address: "10.1.1.1:5039", Username: "qs", SecretFile: "/run/ami", UserEvents: true},
 		Database: Database{URL: "postgres://x@db/cdrdb", PasswordFile: "/run/db"},
 		Listen:   "127.0.0.1:9000", MetricsListen: "127.0.0.1:9001",
 		TLS:     TLS{CertFile: "/c", KeyFile: "/k", ClientCAFile: "/ca"},

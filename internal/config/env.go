@@ -2,15 +2,18 @@ package config
 
 import (
 	"errors"
+	"strconv"
 	"time"
 )
 
-// envField binds one QUEUESYNC_* variable to a string or duration field.
+// envField binds one QUEUESYNC_* variable to a string, duration or
+// boolean field.
 type envField struct {
 	key  string // the field as written in the file
 	name string
 	str  *string
 	dur  *time.Duration
+	flag *bool
 }
 
 // envFields lists the variables ApplyEnv reads, bound to the fields of c.
@@ -20,6 +23,7 @@ func (c *Config) envFields() []envField {
 		{key: "ami.address", name: "QUEUESYNC_AMI_ADDRESS", str: &c.AMI.Address},
 		{key: "ami.username", name: "QUEUESYNC_AMI_USERNAME", str: &c.AMI.Username},
 		{key: "ami.secret_file", name: "QUEUESYNC_AMI_SECRET_FILE", str: &c.AMI.SecretFile},
+		{key: "ami.user_events", name: "QUEUESYNC_AMI_USER_EVENTS", flag: &c.AMI.UserEvents},
 		{key: "database.url", name: "QUEUESYNC_DATABASE_URL", str: &c.Database.URL},
 		{key: "database.password_file", name: "QUEUESYNC_DATABASE_PASSWORD_FILE", str: &c.Database.PasswordFile},
 		{key: "listen", name: "QUEUESYNC_LISTEN", str: &c.Listen},
@@ -63,6 +67,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		case v == "":
 		case f.str != nil:
 			*f.str = v
+		case f.flag != nil:
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, invalid(f.name, v, ErrBadBool, "write true or false"))
+				continue
+			}
+			*f.flag = b
 		default:
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {

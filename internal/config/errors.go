@@ -38,6 +38,8 @@ var (
 	ErrBadQueues = errors.New("is not a valid queue list")
 	// ErrBadReason: a pause reason Asterisk cannot hold.
 	ErrBadReason = errors.New("is not a pause reason Asterisk can hold")
+	// ErrBadBool: a variable is neither true nor false.
+	ErrBadBool = errors.New("is not true or false")
 	// ErrBadNumber: a count is negative.
 	ErrBadNumber = errors.New("is not a valid number")
 	// ErrFileMissing: a referenced file does not exist.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,7 @@ var fieldDocs = []struct{ key, doc string }{
 	{"ami.address", "HOST:PORT of the local Asterisk manager interface."},
 	{"ami.username", "The manager.conf user; it needs read = agent and write = agent only."},
 	{"ami.secret_file", "A file holding that user's secret (mode 0600, owned by queuesync)."},
-	{"ami.user_events", "true to announce a peer going down or coming back, a drift found and its repair as AMI UserEvents (QueuesyncPeerDown, QueuesyncPeerUp, QueuesyncDrift, QueuesyncRepaired); the user then needs write = agent,user. Default: false."},
+	{"ami.user_events", "true to announce a peer going down or coming back, a drift found and its repair as AMI UserEvents (QueuesyncPeerDown, QueuesyncPeerUp, QueuesyncDrift, QueuesyncRepaired); the user then needs write = agent,user."},
 	{"database.url", "The journal's PostgreSQL, as postgres://USER@HOST:PORT/DBNAME, postgres:///DBNAME?host=/var/run/postgresql for the Unix socket, or host=... dbname=...; the PG* variables of libpq (PGHOST, PGUSER, PGDATABASE, ...) fill what it leaves out."},
 	{"database.password_file", "A file holding the database password; it overrides a password in the URL. Optional: peer authentication over the Unix socket needs none."},
 	{"listen", "HOST:PORT the peer API listens on; every peer must reach it."},
@@ -68,6 +69,8 @@ func Fields() []FieldDoc {
 				doc.Default = "the host name"
 			case f.str != nil:
 				doc.Default = *f.str
+			case f.flag != nil:
+				doc.Default = strconv.FormatBool(*f.flag)
 			default:
 				doc.Default = formatDuration(*f.dur)
 			}
