@@ -98,10 +98,15 @@ type webSource struct {
 	mu     sync.Mutex
 	cached web.Status
 	at     time.Time
+	took   time.Duration       // how long the cached status took to build
 	known  map[string]peerView // each peer's last state read, for when it cannot be read
 }
 
-// webCacheFor is how long a built status is served again.
+// webCacheFor is how long a built status is served again at least; a
+// status that took long to build (a large node: it reads every member of
+// both nodes, holding each engine's lock while it reads its Asterisk) is
+// served three times as long as it took, so that viewers never keep the
+// engines busy more than a quarter of the time.
 const webCacheFor = 750 * time.Millisecond
 
 // Status returns this node's and its peers' members and agreement.
@@ -109,14 +114,14 @@ func (s *webSource) Status(ctx context.Context) (web.Status, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.d.opts.Now()
-	if !s.at.IsZero() && now.Sub(s.at) < webCacheFor {
+	if !s.at.IsZero() && now.Sub(s.at) < max(webCacheFor, 3*s.took) {
 		return s.cached, nil
 	}
 	st, err := s.d.buildStatus(ctx, s.remember)
 	if err != nil {
 		return web.Status{}, err
 	}
-	s.cached, s.at = st, now
+	s.cached, s.at, s.took = st, s.d.opts.Now(), s.d.opts.Now().Sub(now)
 	return st, nil
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -37,9 +38,10 @@ type handler struct {
 	secret [32]byte
 }
 
-// NewHandler returns the status page's handler: the page at / (and a
-// member's history at /member?queue=Q&interface=I), its JSON at
-// /api/v1/queues and /api/v1/history. It answers GET and HEAD only.
+// NewHandler returns the status page's handler: the page at / (one queue
+// at /?queue=Q, a member's history at /member?queue=Q&interface=I), its
+// JSON at /api/v1/queues[?queue=Q] and /api/v1/history. It answers GET and
+// HEAD only.
 func NewHandler(o Options) http.Handler {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -84,13 +86,27 @@ func (h *handler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare(got[:], h.secret[:]) == 1 && ok
 }
 
+// serveQueues serves the status; ?queue=NAME (repeatable, any case) keeps
+// only those queues, for a wallboard or a phone that shows one.
 func (h *handler) serveQueues(w http.ResponseWriter, r *http.Request) {
 	st, err := h.opts.Source.Status(r.Context())
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, st)
+	if want := r.URL.Query()["queue"]; len(want) > 0 {
+		kept := []Queue{}
+		for _, q := range st.Queues {
+			for _, n := range want {
+				if strings.EqualFold(q.Name, n) {
+					kept = append(kept, q)
+					break
+				}
+			}
+		}
+		st.Queues = kept
+	}
+	writeJSON(w, r, st)
 }
 
 func (h *handler) serveHistory(w http.ResponseWriter, r *http.Request) {
@@ -117,7 +133,7 @@ func (h *handler) serveHistory(w http.ResponseWriter, r *http.Request) {
 	if cs == nil {
 		cs = []Change{}
 	}
-	writeJSON(w, cs)
+	writeJSON(w, r, cs)
 }
 
 func (h *handler) fail(w http.ResponseWriter, err error) {
@@ -125,9 +141,28 @@ func (h *handler) fail(w http.ResponseWriter, err error) {
 	http.Error(w, "status unavailable: "+err.Error(), http.StatusServiceUnavailable)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	_ = enc.Encode(v)
+// writeJSON writes v, gzipped for a client that accepts it (the status of
+// a large node is megabytes of repetitive JSON, asked for every second).
+func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Add("Vary", "Accept-Encoding")
+	if !acceptsGzip(r) {
+		_ = json.NewEncoder(w).Encode(v)
+		return
+	}
+	h.Set("Content-Encoding", "gzip")
+	zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
+	_ = json.NewEncoder(zw).Encode(v)
+	_ = zw.Close()
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.TrimSpace(q) != "q=0" {
+			return true
+		}
+	}
+	return false
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"context"
 	"flag"
 	"io"
@@ -121,5 +122,45 @@ func TestBasicAuth(t *testing.T) {
 		if tt.code == 401 && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
 			t.Errorf("GET %s refused without a Basic challenge", tt.path)
 		}
+	}
+}
+
+func TestQueuesFilter(t *testing.T) {
+	h := NewHandler(Options{Source: fakeSource{}})
+	for _, tt := range []struct {
+		query string
+		n     int
+	}{{"?queue=SALES", 1}, {"?queue=none", 0}, {"", 1}} {
+		_, body := getBody(t, h, PathQueues+tt.query)
+		if got := strings.Count(body, `"name":"sales"`); got != tt.n {
+			t.Errorf("GET %s%s: sales %d times, want %d", PathQueues, tt.query, got, tt.n)
+		}
+	}
+}
+
+func getBody(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	resp := get(t, h, path, "")
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestQueuesGzip(t *testing.T) {
+	h := NewHandler(Options{Source: fakeSource{}})
+	req := httptest.NewRequest(http.MethodGet, PathQueues, nil)
+	req.Header.Set("Accept-Encoding", "br, gzip")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("Content-Encoding %q, want gzip", rec.Header().Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	want, _ := os.ReadFile(filepath.Join("testdata", "queues.json"))
+	if string(body) != string(want) {
+		t.Errorf("gzipped answer differs from testdata/queues.json:\n%s", body)
 	}
 }

@@ -5,6 +5,7 @@ package bench
 import (
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -28,10 +29,15 @@ func BenchmarkScrape10k(b *testing.B) {
 		ensure(b, n, set)
 	}
 	waitIdle(b)
-	for _, n := range bed.Nodes {
-		startDaemon(b, n, harness.Override{})
-	}
 	A := bed.Nodes[0]
+	startDaemon(b, bed.Nodes[1], harness.Override{})
+	web, err := harness.FreeAddr()
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.Setenv("QUEUESYNC_WEB_LISTEN", web) // A only
+	startDaemon(b, A, harness.Override{})
+	os.Unsetenv("QUEUESYNC_WEB_LISTEN")
 	// Every queue compared with B, and the members counted (every fifth
 	// check): about 10 s at the default health_interval of 2 s.
 	deadline := time.Now().Add(3 * time.Minute)
@@ -67,6 +73,39 @@ func BenchmarkScrape10k(b *testing.B) {
 	b.ReportMetric(float64(size), "scrape-bytes")
 	b.ReportMetric(float64(took.Microseconds())/1000, "scrape-ms")
 	say(b, "scrape at 10,000 members in 50 queues, 1 peer: %d bytes, served in %s", size, took)
+	pageSize, pageTook := statusPage(b, web)
+	b.ReportMetric(float64(pageSize), "page-json-gz-bytes")
+	b.ReportMetric(float64(pageTook.Microseconds())/1000, "page-json-ms")
+	say(b, "status page JSON at 10,000 members: %d bytes gzipped, built and served in %s (median of 5)", pageSize, pageTook)
+}
+
+// statusPage fetches the status page's /api/v1/queues five times, each
+// after its cache expired, gzipped as a browser asks for it, and returns
+// its size on the wire and the median time.
+func statusPage(b *testing.B, addr string) (int, time.Duration) {
+	var size int
+	var times samples
+	for range 5 {
+		time.Sleep(time.Second)
+		t0 := time.Now()
+		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/queues", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req.Header.Set("Accept-Encoding", "gzip") // as a browser: the size on the wire
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("GET /api/v1/queues: %d, %v", resp.StatusCode, err)
+		}
+		times = append(times, time.Since(t0))
+		size = len(body)
+	}
+	return size, times.median()
 }
 
 // countPrefix counts the series of m whose name and labels start with p.

@@ -65,7 +65,7 @@
   }
   function queue(st, q) {
     const sec = el("section", { "aria-labelledby": "q-" + q.name });
-    const h = el("h2", { id: "q-" + q.name }, q.name);
+    const h = el("h2", { id: "q-" + q.name }, el("a", { href: "/?" + new URLSearchParams({ queue: q.name }) }, q.name));
     const down = {};
     (st.peers || []).forEach(p => { down[p.name] = !p.reachable; });
     for (const [p, ok] of Object.entries(q.in_sync || {})) {
@@ -95,6 +95,7 @@
     document.getElementById("node").textContent = st.node;
     document.title = "queuesync " + st.node;
     const main = el("main", { id: "main" }, peers(st));
+    if (new URLSearchParams(location.search).has("queue")) main.append(el("p", {}, el("a", { href: "/" }, "← all queues")));
     (st.queues || []).forEach(q => main.append(queue(st, q)));
     document.getElementById("main").replaceWith(main);
   }
@@ -116,7 +117,9 @@
   async function poll() {
     const params = new URLSearchParams(location.search);
     const member = location.pathname === "/member";
-    const url = member ? "/api/v1/history?" + new URLSearchParams({ queue: params.get("queue") || "", interface: params.get("interface") || "" }) : "/api/v1/queues";
+    const only = params.getAll("queue").map(q => "queue=" + encodeURIComponent(q)).join("&");
+    const url = member ? "/api/v1/history?" + new URLSearchParams({ queue: params.get("queue") || "", interface: params.get("interface") || "" })
+      : "/api/v1/queues" + (only ? "?" + only : "");
     try {
       const r = await fetch(url, { cache: "no-store", credentials: "same-origin" });
       if (!r.ok) throw new Error(r.status + " " + (await r.text()));
