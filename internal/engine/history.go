@@ -26,10 +26,11 @@ func liveRegister(reg state.Register, live *state.Live) *state.Register {
 
 // recordRestores records in the history every register a restore put back
 // into Asterisk: a restore writes no journal row, so this is its only trace.
-func (s *Session) recordRestores(ctx context.Context, steps []*step) error {
+// A failure is logged: the restore itself succeeded.
+func (s *Session) recordRestores(ctx context.Context, steps []*step) {
 	rec, ok := s.e.opts.Journal.(restoreRecorder)
 	if !ok || s.e.opts.DryRun {
-		return nil
+		return
 	}
 	var rs []store.Restore
 	for _, st := range steps {
@@ -43,9 +44,6 @@ func (s *Session) recordRestores(ctx context.Context, steps []*step) error {
 		rs = append(rs, r)
 	}
 	if err := rec.RecordRestores(ctx, rs); err != nil {
-		// The restore itself succeeded: a missing history line must not
-		// fail it.
 		s.e.opts.Log.Warn("history of restores not recorded", "err", fmt.Errorf("history: %w", err))
 	}
-	return nil
 }

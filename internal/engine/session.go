@@ -75,10 +75,10 @@ func (s *Session) commit(ctx context.Context, steps []*step) error {
 	s.runActions(ctx, steps)
 	err := s.settleSteps(ctx, steps)
 	s.logSteps(ctx, steps)
-	if err != nil {
-		return err
+	if err == nil {
+		s.recordRestores(ctx, steps)
 	}
-	return s.recordRestores(ctx, steps)
+	return err
 }
 
 // logSteps logs each decision that changed something, at debug level: what
