@@ -46,8 +46,8 @@ var fieldDocs = []struct{ key, doc string }{
 	{"shutdown_timeout", "How long a stopping daemon lets deliveries in flight finish."},
 	{"history_retention", "How long the history of changes (queuesync history, the status page) is kept."},
 	{"history_max_rows", "The most changes the history keeps; the oldest are collected first. 0: no cap. Default: 1000000."},
-	{"web_listen", "HOST:PORT of the read-only status page (GET /, and /api/v1/queues for wallboards); empty (the default) disables it. It is served over HTTPS with the tls: certificate when one is set. Prefer a loopback address or a management network."},
-	{"web_password_file", "A file holding the password the status page asks for (HTTP basic authentication, any user name; mode 0600). Empty: no password."},
+	{"web_listen", "HOST:PORT of the read-only status page (GET /, and /api/v1/queues for wallboards); empty (the default) disables it. It is served over HTTPS with the tls: certificate when one is set. Prefer a loopback address or a management network. A change needs a restart of the daemon."},
+	{"web_password_file", "A file holding the password the status page asks for (HTTP basic authentication, any user name; mode 0600). Empty: no password. Read when the daemon starts."},
 	{"local_pause_reasons", "Pause reasons that stay on this node, like [Auto-Pause] for Asterisk's automatic pauses: such a pause is neither replicated to the peers nor undone by them. Empty (the default): every pause is replicated."},
 }
 
