@@ -32,6 +32,13 @@ func setupCompletion(d *Deps, root *cobra.Command) {
 			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
 				return without(d.completionQueues(), args), cobra.ShellCompDirectiveNoFileComp
 			}
+		case "history":
+			c.ValidArgsFunction = func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return d.completionQueues(), cobra.ShellCompDirectiveNoFileComp
+			}
 		}
 	}
 }
