@@ -26,9 +26,17 @@ func newDaemonCmd(d *Deps) *cobra.Command {
 the local Asterisk (Events: agent), journals every real change of a queue
 member and delivers it to every peer that shares the queue, within
 milliseconds. It serves the peer API (GET /queue/v1/health, GET
-/queue/v1/state, POST /queue/v1/changes) on listen:, authenticates every
-request with the peer's shared secret, and applies the changes peers send with
-the minimal AMI actions.
+/queue/v1/state, POST /queue/v1/changes, GET /queue/v1/digest) on listen:,
+authenticates every request with the peer's shared secret, and applies the
+changes peers send with the minimal AMI actions.
+
+Every health_interval it compares a digest of each queue's journal with each
+peer's (queuesync_queue_in_sync on metrics_listen:; with ami.user_events, the
+AMI UserEvents QueuesyncPeerDown, QueuesyncPeerUp, QueuesyncDrift and
+QueuesyncRepaired). With web_listen: it serves a read-only status page of
+every member on this node and its peers, and /api/v1/queues for wallboards.
+Every change it journals or restores is kept in the history (queuesync
+history), trimmed hourly to history_retention and history_max_rows.
 
 After every AMI (re)connect, Asterisk restart or event overflow it takes a
 full QueueStatus snapshot and reconciles; members an Asterisk restart erased
@@ -91,7 +99,7 @@ func runDaemon(ctx context.Context, d *Deps) error {
 	if err != nil {
 		return err
 	}
-	d.Log.Info("queuesync daemon started", "node", d.Config.Node, "listen", dm.Addr(), "metrics", dm.MetricsAddr())
+	d.Log.Info("queuesync daemon started", "node", d.Config.Node, "listen", dm.Addr(), "metrics", dm.MetricsAddr(), "web", dm.WebAddr())
 	for _, w := range d.Config.Warnings() {
 		d.Log.Warn("config: " + w)
 	}
