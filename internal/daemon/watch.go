@@ -10,20 +10,35 @@ import (
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
+// amiRetryMax bounds the wait between two connects to an unreachable
+// Asterisk (the jitter adds up to half of it): the daemon must find its
+// Asterisk again within a second or two of its return, when every change
+// made meanwhile is waiting for the reconcile. A connect to the local
+// manager costs next to nothing; "unreachable" is logged once a minute.
+const (
+	amiRetryMax         = time.Second
+	amiUnreachableEvery = time.Minute
+)
+
 // watch keeps the AMI event session alive: at every (re)connect, FullyBooted
 // and event-queue overflow it reconciles every member (architecture.md §2 rule 4);
 // in between, each member event is a hint to re-read that member and journal
 // it if it really changed.
 func (d *Daemon) watch(ctx context.Context) {
-	bo := newBackoff(100*time.Millisecond, 5*time.Second)
+	bo := newBackoff(100*time.Millisecond, amiRetryMax)
+	var said time.Time // when "unreachable" was last logged in this outage
 	for ctx.Err() == nil {
 		cl, gen, err := d.link.ClientGeneration(ctx)
 		if err != nil {
 			d.metrics.amiUp.Set(0)
-			d.opts.Log.Warn("asterisk manager unreachable", "addr", d.cfg().AMI.Address, "err", err)
+			if now := d.opts.Now(); said.IsZero() || now.Sub(said) >= amiUnreachableEvery {
+				d.opts.Log.Warn("asterisk manager unreachable", "addr", d.cfg().AMI.Address, "err", err)
+				said = now
+			}
 			bo.wait(ctx)
 			continue
 		}
+		said = time.Time{}
 		d.metrics.amiUp.Set(1)
 		err = d.follow(ctx, cl, gen)
 		d.metrics.amiUp.Set(0)
