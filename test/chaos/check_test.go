@@ -107,6 +107,7 @@ func ptrTo[T any](v T) *T { return &v }
 // configured penalty and no pause reason, and writes no line, so from that
 // second on the static member's penalty and reason are unknown.
 func redundant(lines []string, reloads []int64) (red []string, total int) {
+	reloadSecs := slices.Clone(reloads)
 	st := map[key]*tracked{}
 	for _, k := range universe() {
 		st[k] = &tracked{present: ptrTo(false), paused: ptrTo(false), reason: ptrTo(""), penalty: ptrTo(0)}
@@ -120,9 +121,13 @@ func redundant(lines []string, reloads []int64) (red []string, total int) {
 			continue
 		}
 		if at, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+			// Within the reload's second the log cannot tell a line before
+			// it from one after: none of them is judged.
+			if slices.Contains(reloadSecs, at) || (len(reloads) > 0 && at >= reloads[0]) {
+				st[staticKey].penalty, st[staticKey].reason = nil, nil
+			}
 			for len(reloads) > 0 && at >= reloads[0] {
 				reloads = reloads[1:]
-				st[staticKey].penalty, st[staticKey].reason = nil, nil
 			}
 		}
 		if f[4] == "QUEUESTART" {

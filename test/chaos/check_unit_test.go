@@ -45,7 +45,8 @@ func TestRedundantReplayReload(t *testing.T) {
 	log := []string{
 		"100|NONE|support|Static Agent|PAUSE|lunch",
 		"100|NONE|support|Local/2000@agents|PENALTY|2",
-		"101|NONE|support|Static Agent|PAUSE|lunch",      // reloaded at 101: the reason is put back
+		"101|NONE|support|Static Agent|PAUSE|lunch",      // reloaded at 101: before or after it?
+		"101|NONE|support|Static Agent|PAUSE|lunch",      // the reason put back
 		"101|NONE|support|Local/2000@agents|PENALTY|2",   // and the penalty
 		"102|NONE|support|Local/2000@agents|PENALTY|2",   // redundant
 		"103|MANAGER|sales|Local/4001@agents|ADDMEMBER|", // dynamic members are kept
