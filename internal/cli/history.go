@@ -91,8 +91,9 @@ terminal, a table. With --json it prints one JSON object per line. It exits
 	return cmd
 }
 
-// historyLine is one changed field of a recorded change, as --json prints it.
-type historyLine struct {
+// HistoryLine is one changed field of a recorded change, as history --json
+// prints it, one JSON object a line.
+type HistoryLine struct {
 	Time       time.Time `json:"time"`
 	Recorded   time.Time `json:"recorded"`
 	Queue      string    `json:"queue"`
@@ -110,8 +111,8 @@ type historyLine struct {
 // historyLines expands recorded changes into one line per changed field.
 // Values that are not plain text are escaped (\xHH), as everywhere queuesync
 // prints them.
-func historyLines(hs []store.HistoryEntry) []historyLine {
-	var out []historyLine
+func historyLines(hs []store.HistoryEntry) []HistoryLine {
+	var out []HistoryLine
 	for _, h := range hs {
 		name := h.New.MemberName
 		if name == "" && h.Old != nil {
@@ -122,7 +123,7 @@ func historyLines(hs []store.HistoryEntry) []historyLine {
 			when = h.Recorded.UTC() // a restore is made here, when recorded
 		}
 		for _, f := range h.Fields() {
-			out = append(out, historyLine{
+			out = append(out, HistoryLine{
 				Time: when, Recorded: h.Recorded.UTC(),
 				Queue: h.New.Queue, Interface: h.New.Interface, MemberName: printable(name),
 				Field: f.Field, Old: printable(f.Local), New: printable(f.Peer),

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/peer"
 )
@@ -15,17 +16,9 @@ import (
 // endpoint.
 func (d *Daemon) listen() error {
 	cfg := d.cfg()
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listenTLS(cfg.Listen, "listen", cfg.TLS, false)
 	if err != nil {
-		return fmt.Errorf("listen on %s (listen:): %w", cfg.Listen, err)
-	}
-	tc, err := node.ServerTLS(cfg.TLS)
-	if err != nil {
-		_ = ln.Close()
 		return err
-	}
-	if tc != nil {
-		ln = tls.NewListener(ln, tc)
 	}
 	d.ln = ln
 	d.srv = &http.Server{Handler: http.HandlerFunc(d.serveHTTP), ReadHeaderTimeout: 10 * time.Second,
@@ -47,4 +40,27 @@ func (d *Daemon) listen() error {
 	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 16 << 10}
 	return nil
+}
+
+// listenTLS binds addr, the value of the config key key, with the node's
+// TLS certificate when t configures one. forBrowsers asks no client for a
+// certificate: a browser has none to give.
+func listenTLS(addr, key string, t config.TLS, forBrowsers bool) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (%s:): %w", addr, key, err)
+	}
+	tc, err := node.ServerTLS(t)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	if tc == nil {
+		return ln, nil
+	}
+	if forBrowsers {
+		tc = tc.Clone()
+		tc.ClientAuth, tc.ClientCAs = tls.NoClientCert, nil
+	}
+	return tls.NewListener(ln, tc), nil
 }

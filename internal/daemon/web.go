@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -44,19 +43,9 @@ func (d *Daemon) listenWeb(cfg config.Config) error {
 		}
 		password = pw
 	}
-	ln, err := net.Listen("tcp", cfg.WebListen)
+	ln, err := listenTLS(cfg.WebListen, "web_listen", cfg.TLS, true)
 	if err != nil {
-		return fmt.Errorf("listen on %s (web_listen:): %w", cfg.WebListen, err)
-	}
-	tc, err := node.ServerTLS(cfg.TLS)
-	if err != nil {
-		_ = ln.Close()
 		return err
-	}
-	if tc != nil {
-		tc = tc.Clone()
-		tc.ClientAuth, tc.ClientCAs = tls.NoClientCert, nil
-		ln = tls.NewListener(ln, tc)
 	}
 	src := &webSource{d: d}
 	h := web.NewHandler(web.Options{Source: src, Password: password, Log: d.opts.Log})

@@ -45,7 +45,7 @@ func EncodeState(w io.Writer, node string, clock state.Stamp, regs []state.Regis
 // encodeStatePage is EncodeState for one page of a GET /state answer, next
 // naming the page after it ("" for the last).
 func encodeStatePage(w io.Writer, node string, clock state.Stamp, regs []state.Register, next string) error {
-	doc := stateDoc{Version: WireVersion, Node: node, Clock: clock.String(), Next: next}
+	doc := stateDoc{rootAttrs: newRootAttrs(node, clock), Next: next}
 	if err := ValidateNodeName(node); err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
@@ -112,11 +112,25 @@ type docHeader struct {
 	Next  string // the next page's token (GET /state answers only)
 }
 
+// rootAttrs are the attributes every document's root element carries: the
+// wire version and the sending node with its clock. Embedded in a document,
+// they are read and written as the root's own attributes.
+type rootAttrs struct {
+	Version string `xml:"version,attr"`
+	Node    string `xml:"node,attr"`
+	Clock   string `xml:"clock,attr"`
+}
+
+// newRootAttrs returns the root attributes node sends at clock.
+func newRootAttrs(node string, clock state.Stamp) rootAttrs {
+	return rootAttrs{Version: WireVersion, Node: node, Clock: clock.String()}
+}
+
 // decodeBatch reads a <queuesync> document, keeping invalid members as
 // items with an error so that the rest of a batch can still be applied.
 func decodeBatch(r io.Reader) (docHeader, []batchItem, error) {
 	var doc stateDoc
-	hdr, err := decodeHeaded(r, stateRoot, &doc, &doc.Node, &doc.Clock)
+	hdr, err := decodeHeaded(r, stateRoot, &doc, &doc.rootAttrs)
 	if err != nil {
 		return docHeader{}, nil, fmt.Errorf("decode state: %w", err)
 	}
@@ -134,23 +148,24 @@ func decodeBatch(r io.Reader) (docHeader, []batchItem, error) {
 }
 
 // decodeHeaded reads one document of root into v, then the node and clock
-// its root element named (read into *node and *clock by the decoding).
-func decodeHeaded(r io.Reader, root string, v any, node, clock *string) (docHeader, error) {
+// its root element named (read into *attrs, v's rootAttrs, by the decoding).
+func decodeHeaded(r io.Reader, root string, v any, attrs *rootAttrs) (docHeader, error) {
 	if err := decodeDoc(r, root, v); err != nil {
 		return docHeader{}, err
 	}
-	return parseHeader(*node, *clock)
+	return attrs.parse()
 }
 
-func parseHeader(node, clock string) (docHeader, error) {
-	if err := ValidateNodeName(node); err != nil {
+// parse validates the node and clock a root element named.
+func (a rootAttrs) parse() (docHeader, error) {
+	if err := ValidateNodeName(a.Node); err != nil {
 		return docHeader{}, err
 	}
-	st, err := parseStampField("clock", clock)
+	st, err := parseStampField("clock", a.Clock)
 	if err != nil {
 		return docHeader{}, err
 	}
-	return docHeader{Node: node, Clock: st}, nil
+	return docHeader{Node: a.Node, Clock: st}, nil
 }
 
 // writeDoc writes doc, indented, after the XML declaration. It encodes into

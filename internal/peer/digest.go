@@ -20,10 +20,11 @@ const digestRoot = "queuesync-digest"
 
 // QueueDigest sums up one queue of a node's journal (see store.QueueDigest):
 // equal digests mean the same version of every member.
+// It is also the <queue> element of a <queuesync-digest> document.
 type QueueDigest struct {
-	Queue   string // lower case
-	Members int    // present members
-	Digest  string // hex SHA-256
+	Queue   string `xml:"name,attr"`    // lower case
+	Members int    `xml:"members,attr"` // present members
+	Digest  string `xml:"digest,attr"`  // hex SHA-256
 }
 
 // Digests is a node's answer to GET /queue/v1/digest.
@@ -41,29 +42,19 @@ type DigestSource interface {
 }
 
 type digestDoc struct {
-	XMLName xml.Name      `xml:"queuesync-digest"`
-	Version string        `xml:"version,attr"`
-	Node    string        `xml:"node,attr"`
-	Clock   string        `xml:"clock,attr"`
-	Queues  []digestQueue `xml:"queue"`
-}
-
-type digestQueue struct {
-	Name    string `xml:"name,attr"`
-	Members int    `xml:"members,attr"`
-	Digest  string `xml:"digest,attr"`
+	XMLName xml.Name `xml:"queuesync-digest"`
+	rootAttrs
+	Queues []QueueDigest `xml:"queue"`
 }
 
 // EncodeDigests writes a <queuesync-digest> document.
 func EncodeDigests(w io.Writer, d Digests) error {
-	doc := digestDoc{Version: WireVersion, Node: d.Node, Clock: d.Clock.String()}
 	for _, q := range d.Queues {
 		if err := validDigest(q); err != nil {
 			return fmt.Errorf("encode digest: %w", err)
 		}
-		doc.Queues = append(doc.Queues, digestQueue{Name: q.Queue, Members: q.Members, Digest: q.Digest})
 	}
-	return writeDoc(w, doc)
+	return writeDoc(w, digestDoc{rootAttrs: newRootAttrs(d.Node, d.Clock), Queues: d.Queues})
 }
 
 // DecodeDigests reads a <queuesync-digest> document; every value is
@@ -73,18 +64,17 @@ func DecodeDigests(r io.Reader) (Digests, error) {
 	if err := decodeDoc(r, digestRoot, &doc); err != nil {
 		return Digests{}, fmt.Errorf("decode digest: %w", err)
 	}
-	hdr, err := parseHeader(doc.Node, doc.Clock)
+	hdr, err := doc.parse()
 	if err != nil {
 		return Digests{}, fmt.Errorf("decode digest: %w", err)
 	}
 	d := Digests{Node: hdr.Node, Clock: hdr.Clock}
 	for _, q := range doc.Queues {
-		qd := QueueDigest{Queue: q.Name, Members: q.Members, Digest: q.Digest}
-		if err := validDigest(qd); err != nil {
+		if err := validDigest(q); err != nil {
 			return Digests{}, fmt.Errorf("decode digest: %w", err)
 		}
-		d.Queues = append(d.Queues, qd)
 	}
+	d.Queues = doc.Queues
 	return d, nil
 }
 

@@ -46,7 +46,7 @@ func EncodeResults(w io.Writer, node string, clock state.Stamp, results []Result
 	if err := ValidateNodeName(node); err != nil {
 		return fmt.Errorf("encode results: %w", err)
 	}
-	doc := resultDoc{Version: WireVersion, Node: node, Clock: clock.String(), Results: make([]resultElem, len(results))}
+	doc := resultDoc{rootAttrs: newRootAttrs(node, clock), Results: make([]resultElem, len(results))}
 	for i, res := range results {
 		if err := validateResult(res); err != nil {
 			return fmt.Errorf("encode result %d (%s): %w", i, memberContext(res.Queue, res.Interface), err)
@@ -67,7 +67,7 @@ func EncodeResults(w io.Writer, node string, clock state.Stamp, results []Result
 // passes ValidateRegister and has the result's key.
 func DecodeResults(r io.Reader) (ResultSet, error) {
 	var doc resultDoc
-	hdr, err := decodeHeaded(r, resultRoot, &doc, &doc.Node, &doc.Clock)
+	hdr, err := decodeHeaded(r, resultRoot, &doc, &doc.rootAttrs)
 	if err != nil {
 		return ResultSet{}, fmt.Errorf("decode results: %w", err)
 	}
@@ -142,13 +142,13 @@ func EncodeHealth(w io.Writer, h Health) error {
 	if err := validateHealth(h); err != nil {
 		return fmt.Errorf("encode health: %w", err)
 	}
-	return writeDoc(w, healthDoc{Version: WireVersion, Node: h.Node, Clock: h.Clock.String(), Software: h.Software})
+	return writeDoc(w, healthDoc{rootAttrs: newRootAttrs(h.Node, h.Clock), Software: h.Software})
 }
 
 // DecodeHealth reads a <queuesync-health> document.
 func DecodeHealth(r io.Reader) (Health, error) {
 	var doc healthDoc
-	hdr, err := decodeHeaded(r, healthRoot, &doc, &doc.Node, &doc.Clock)
+	hdr, err := decodeHeaded(r, healthRoot, &doc, &doc.rootAttrs)
 	if err != nil {
 		return Health{}, fmt.Errorf("decode health: %w", err)
 	}

@@ -21,12 +21,10 @@ const (
 
 // stateDoc is <queuesync>: a node's registers, grouped by queue.
 type stateDoc struct {
-	XMLName xml.Name    `xml:"queuesync"`
-	Version string      `xml:"version,attr"`
-	Node    string      `xml:"node,attr"`
-	Clock   string      `xml:"clock,attr"`
-	Next    string      `xml:"next,attr,omitempty"` // a GET /state page: the token of the next page
-	Queues  []queueElem `xml:"queue"`
+	XMLName xml.Name `xml:"queuesync"`
+	rootAttrs
+	Next   string      `xml:"next,attr,omitempty"` // a GET /state page: the token of the next page
+	Queues []queueElem `xml:"queue"`
 }
 
 type queueElem struct {
@@ -60,10 +58,8 @@ type memberElem struct {
 
 // resultDoc is <queuesync-result>: the outcome of POST /queue/v1/changes.
 type resultDoc struct {
-	XMLName xml.Name     `xml:"queuesync-result"`
-	Version string       `xml:"version,attr"`
-	Node    string       `xml:"node,attr"`
-	Clock   string       `xml:"clock,attr"`
+	XMLName xml.Name `xml:"queuesync-result"`
+	rootAttrs
 	Results []resultElem `xml:"result"`
 }
 
@@ -77,11 +73,9 @@ type resultElem struct {
 
 // healthDoc is <queuesync-health>.
 type healthDoc struct {
-	XMLName  xml.Name `xml:"queuesync-health"`
-	Version  string   `xml:"version,attr"`
-	Node     string   `xml:"node,attr"`
-	Clock    string   `xml:"clock,attr"`
-	Software string   `xml:"software,attr"`
+	XMLName xml.Name `xml:"queuesync-health"`
+	rootAttrs
+	Software string `xml:"software,attr"`
 }
 
 // toMember converts a register (already validated) to its element.

@@ -52,3 +52,11 @@ func mustPut(t testing.TB, s *Store, r state.Register, o PutOptions) (bool, Entr
 	}
 	return ok, e
 }
+
+// parallelStore marks t parallel and opens a migrated store on its own
+// fresh schema, with the context the test's calls use.
+func parallelStore(t *testing.T) (*Store, context.Context) {
+	t.Helper()
+	t.Parallel()
+	return openStore(t), t.Context()
+}

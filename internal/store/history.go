@@ -129,16 +129,22 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistoryEntry, er
 	if q.Limit > 0 {
 		limit = &q.Limit
 	}
-	rows, err := s.db.Query(ctx, `SELECT * FROM (SELECT `+historyColumns+` FROM queue_sync_history
+	return s.queryHistory(ctx, "history", `SELECT * FROM (SELECT `+historyColumns+` FROM queue_sync_history
 		WHERE class = $1 AND ($2 = '' OR queue_key = $2) AND ($3 = '' OR iface_key = $3)
 		AND ($4::timestamptz IS NULL OR recorded_at >= $4)
 		ORDER BY id DESC LIMIT $5) AS h ORDER BY id`, s.class, k.Queue, k.Interface, since, limit)
+}
+
+// queryHistory runs a query that selects historyColumns and scans its
+// rows; what names the read in an error.
+func (s *Store) queryHistory(ctx context.Context, what, sql string, args ...any) ([]HistoryEntry, error) {
+	rows, err := s.db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (HistoryEntry, error) { return scanHistory(row) })
 	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	return hs, nil
 }
@@ -248,14 +254,6 @@ func (s *Store) CollectHistory(ctx context.Context, olderThan time.Time, maxRows
 // LastChanges returns the last recorded change of every member that has
 // one, ordered by queue key and interface key.
 func (s *Store) LastChanges(ctx context.Context) ([]HistoryEntry, error) {
-	rows, err := s.db.Query(ctx, `SELECT DISTINCT ON (queue_key, iface_key) `+historyColumns+`
+	return s.queryHistory(ctx, "last changes", `SELECT DISTINCT ON (queue_key, iface_key) `+historyColumns+`
 		FROM queue_sync_history WHERE class = $1 ORDER BY queue_key, iface_key, id DESC`, s.class)
-	if err != nil {
-		return nil, fmt.Errorf("read last changes: %w", err)
-	}
-	hs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (HistoryEntry, error) { return scanHistory(row) })
-	if err != nil {
-		return nil, fmt.Errorf("read last changes: %w", err)
-	}
-	return hs, nil
 }

@@ -12,9 +12,7 @@ import (
 // nothing, that settling marks the record applied, and that a write
 // without a source records nothing.
 func TestHistoryFollowsTheJournal(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	r1 := state.Register{Queue: "Sales", Interface: "PJSIP/1001", Present: true, MemberName: "Jos\xe9",
 		Membership: state.Dynamic, Stamp: state.Stamp{Wall: 1000}, Origin: "sop1"}
 	mustPut(t, s, r1, PutOptions{Source: SourceAMI})
@@ -70,9 +68,7 @@ func TestHistoryFollowsTheJournal(t *testing.T) {
 }
 
 func TestHistoryRestoresAndCollection(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	reg := state.Register{Queue: "support", Interface: "Local/1@agents", Present: true, MemberName: "Ann",
 		Paused: true, PausedReason: "lunch", Membership: state.Dynamic, Stamp: state.Stamp{Wall: 5000}, Origin: "sop2"}
 	if err := s.RecordRestores(ctx, []Restore{{Register: reg}}); err != nil {

@@ -10,9 +10,7 @@ import (
 )
 
 func TestPutNewerOlderEqual(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 
 	ok, e := mustPut(t, s, reg("Support", "PJSIP/1001", 100, 0, "sop1"), PutOptions{})
 	if !ok || e.Seq == 0 || e.Updated.IsZero() {
@@ -123,9 +121,7 @@ func TestOriginTieBreakByteOrder(t *testing.T) {
 // TestConcurrentPutNeverRegresses: concurrent writers of one key leave the
 // maximum version, whatever the interleaving.
 func TestConcurrentPutNeverRegresses(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	origins := []string{"sop1", "sop2", "Sop3", "sop10"}
 	var (
 		mu   sync.Mutex
@@ -197,9 +193,7 @@ func TestPutMany(t *testing.T) {
 }
 
 func TestSettle(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	r := reg("q", "PJSIP/1", 10, 0, "sop1")
 	_, e := mustPut(t, s, r, PutOptions{Pending: true})
 

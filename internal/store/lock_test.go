@@ -5,9 +5,7 @@ import (
 )
 
 func TestTryLock(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	release, ok, err := s.TryLock(ctx, "resync")
 	if err != nil || !ok {
 		t.Fatalf("first TryLock = %v, %v; want ok", ok, err)

@@ -6,9 +6,7 @@ import (
 )
 
 func TestStartup(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	if got, err := s.Startup(ctx); err != nil || !got.IsZero() {
 		t.Fatalf("Startup before SetStartup = %v, %v; want zero", got, err)
 	}

@@ -56,9 +56,7 @@ func TestMigrateConcurrent(t *testing.T) {
 }
 
 func TestCheckTooNew(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	if _, err := s.DB().Exec(ctx, `INSERT INTO queuesync_schema_migrations (version, name) VALUES (9999, 'future')`); err != nil {
 		t.Fatal(err)
 	}

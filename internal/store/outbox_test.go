@@ -18,9 +18,7 @@ func seqs(es []Entry) []int64 {
 }
 
 func TestSinceAckWatermark(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 
 	_, a := mustPut(t, s, reg("q", "PJSIP/1", 10, 0, "sop1"), PutOptions{})
 	mustPut(t, s, reg("q", "PJSIP/2", 10, 0, "sop2"), PutOptions{Via: "sop2"})
@@ -67,9 +65,7 @@ func TestSinceAckWatermark(t *testing.T) {
 // so a smaller sequence number can never be committed after a larger one
 // was delivered.
 func TestSinceWaitsForWriter(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	tx, err := s.DB().BeginTx(ctx, pgx.TxOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -103,9 +99,7 @@ func TestSinceWaitsForWriter(t *testing.T) {
 }
 
 func TestPeersBacklog(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	var last Entry
 	for i, via := range []string{"", "", "sop2", "", "sop3"} {
 		_, last = mustPut(t, s, reg("q", "PJSIP/"+string(rune('a'+i)), 10, 0, "x"), PutOptions{Via: via})
@@ -153,9 +147,7 @@ func TestPeersBacklog(t *testing.T) {
 }
 
 func TestCollectTombstones(t *testing.T) {
-	t.Parallel()
-	s := openStore(t)
-	ctx := t.Context()
+	s, ctx := parallelStore(t)
 	now := time.UnixMilli(1764041230000)
 	old, fresh, oldPending := reg("q", "PJSIP/1", now.Add(-31*24*time.Hour).UnixMilli(), 0, "a"),
 		reg("q", "PJSIP/2", now.Add(-time.Hour).UnixMilli(), 0, "a"),

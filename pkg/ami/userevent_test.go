@@ -1,16 +1,13 @@
 package ami
 
 import (
-	"context"
 	"errors"
 	"testing"
-	"time"
 )
 
 func TestUserEvent(t *testing.T) {
 	c, srv, _ := newPipe(t, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testCtx(t)
 	done := make(chan error, 1)
 	go func() { done <- c.UserEvent(ctx, "QueuesyncPeerDown", Header{Key: "Peer", Value: "sop2"}) }()
 	m := srv.next()

@@ -70,9 +70,7 @@ func BenchmarkCorrections1000(b *testing.B) {
 func benchCorrections(b *testing.B, add bool) {
 	main := members10k()
 	prepare(b, main)
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	B := bed.Nodes[1]
 	E, R := correctionSet(baseE, 1), correctionSet(baseR, 6)
 	start := append(append([]member(nil), main...), E...)

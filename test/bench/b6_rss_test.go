@@ -26,9 +26,7 @@ import (
 // down. Needs
 // the testbed started with QS_EXTRA_QUEUES=500 (make bench does).
 func BenchmarkDaemonRSS(b *testing.B) {
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	B := bed.Nodes[1]
 	noteLoad(b)
 	sizes := []struct {

@@ -36,9 +36,7 @@ const (
 // RSS growth over its idle RSS (VmHWM - VmRSS before), and the median time
 // for a pause on A to show on B during the flood.
 func BenchmarkUnauthenticatedFlood(b *testing.B) {
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	A, B := bed.Nodes[0], bed.Nodes[1]
 	noteLoad(b)
 	old := baselineBinary(b)

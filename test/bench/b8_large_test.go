@@ -28,9 +28,7 @@ func BenchmarkLargeNodeResync(b *testing.B) {
 	}
 	want := memberSet(queues, 200)
 	A, B := bed.Nodes[0], bed.Nodes[1]
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	ensure(b, A, want)
 	ensure(b, B, nil)
 	if !waitIdleMax(b, 2*time.Minute) {

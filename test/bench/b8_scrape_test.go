@@ -3,8 +3,6 @@
 package bench
 
 import (
-	"io"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -21,9 +19,7 @@ import (
 // and peers, not with members. Needs the testbed started with
 // QS_EXTRA_QUEUES=50 or more (make bench does).
 func BenchmarkScrape10k(b *testing.B) {
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	set := members10k()
 	for _, n := range bed.Nodes {
 		ensure(b, n, set)
@@ -56,15 +52,7 @@ func BenchmarkScrape10k(b *testing.B) {
 	var took time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		resp, err := http.Get("http://" + A.Metrics + "/metrics")
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
+		body := get(b, "http://"+A.Metrics+"/metrics")
 		took, size = time.Since(t0), len(body)
 	}
 	if size >= 1<<20 {
@@ -88,20 +76,7 @@ func statusPage(b *testing.B, addr string) (int, time.Duration) {
 	for range 5 {
 		time.Sleep(time.Second)
 		t0 := time.Now()
-		req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/queues", nil)
-		if err != nil {
-			b.Fatal(err)
-		}
-		req.Header.Set("Accept-Encoding", "gzip") // as a browser: the size on the wire
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			b.Fatalf("GET /api/v1/queues: %d, %v", resp.StatusCode, err)
-		}
+		body := get(b, "http://"+addr+"/api/v1/queues", "Accept-Encoding", "gzip") // as a browser: the size on the wire
 		times = append(times, time.Since(t0))
 		size = len(body)
 	}

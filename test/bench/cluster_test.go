@@ -4,6 +4,8 @@ package bench
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -34,6 +36,36 @@ func startDaemon(tb testing.TB, n *node, o harness.Override) {
 	if _, err := n.Start(harness.StartOptions{Config: o, Wait: harness.WaitReconcile}); err != nil {
 		tb.Fatal(err)
 	}
+}
+
+// stopDaemons stops the daemon of every node.
+func stopDaemons() {
+	for _, n := range bed.Nodes {
+		n.Stop()
+	}
+}
+
+// get fetches url, with the request headers hdr (name, value pairs), and
+// returns the body; it fails tb unless the answer is 200 OK.
+func get(tb testing.TB, url string, hdr ...string) []byte {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	return body
 }
 
 // scratchDB creates database db afresh with the journal schema and returns

@@ -268,9 +268,7 @@ func prepare(tb testing.TB, want []member) {
 		}
 	}
 	start := time.Now()
-	for _, n := range bed.Nodes {
-		n.Stop()
-	}
+	stopDaemons()
 	for _, n := range bed.Nodes {
 		ensure(tb, n, want)
 	}

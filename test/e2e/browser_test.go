@@ -5,9 +5,7 @@ package e2e
 import (
 	"context"
 	"encoding/base64"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -68,11 +66,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	path := filepath.Join(t.ArtifactDir(), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
+	t.Logf("screenshot: %s", writeFile(t, t.ArtifactDir(), name, png, 0o644))
 }
 
 // The page in a real browser, against two real nodes: a pause made on A
@@ -81,12 +75,10 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // the page is refused.
 func TestWatchPageInABrowser(t *testing.T) {
 	reset(t)
-	ws := watchDaemons(t)
-	a, b := ws[0], ws[1]
+	a, b := watchDaemons(t)
 	const q, iface = "sales", "Local/3601@agents"
 	add(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Kim"})
-	add(t, b.node, ami.QueueAddRequest{Queue: q, Interface: "Local/3602@agents", MemberName: "Lea", Penalty: 2})
-	waitSame(t, 15*time.Second, has(q, "Local/3602@agents", nil))
+	addAndWait(t, b.node, ami.QueueAddRequest{Queue: q, Interface: "Local/3602@agents", MemberName: "Lea", Penalty: 2})
 
 	t.Run("refused without the password", func(t *testing.T) {
 		ctx := browser(t, 1280, 900)

@@ -5,6 +5,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -17,6 +19,17 @@ import (
 )
 
 func ctxT(t *testing.T) context.Context { return harness.Context(t, 2*time.Minute) }
+
+// writeFile writes data as the file name in dir, with permissions perm, and
+// returns its path.
+func writeFile(t *testing.T, dir, name string, data []byte, perm os.FileMode) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // memberView is the synced part of a member, for comparing nodes.
 type memberView struct {
@@ -182,6 +195,13 @@ func act(t *testing.T, n *harness.Node, what string, f func(context.Context, *am
 	if err := f(ctxT(t), amiClient(t, n)); err != nil {
 		t.Fatalf("%s on %s: %v", what, n.Name, err)
 	}
+}
+
+// addAndWait adds r on n and waits until every node holds it.
+func addAndWait(t *testing.T, n *harness.Node, r ami.QueueAddRequest) {
+	t.Helper()
+	add(t, n, r)
+	waitSame(t, 15*time.Second, has(r.Queue, r.Interface, nil))
 }
 
 func add(t *testing.T, n *harness.Node, r ami.QueueAddRequest) {

@@ -8,34 +8,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/queuesync/queuesync/internal/cli"
 	"github.com/queuesync/queuesync/pkg/ami"
 	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-// historyLine is one line of `queuesync history --json`.
-type historyLine struct {
-	Time   time.Time `json:"time"`
-	Field  string    `json:"field"`
-	Old    string    `json:"old"`
-	New    string    `json:"new"`
-	Origin string    `json:"origin"`
-	Source string    `json:"source"`
-	Result string    `json:"result"`
-}
-
 // history runs `queuesync history QUEUE --member IFACE --json` on n.
-func history(t *testing.T, n *harness.Node, queue, iface string) []historyLine {
+func history(t *testing.T, n *harness.Node, queue, iface string) []cli.HistoryLine {
 	t.Helper()
 	r := tb.CLI(n, harness.CLIOptions{}, "history", queue, "--member", iface, "--json")
 	if r.Err != nil {
 		t.Fatalf("history on %s: exit %d\n%s", n.Name, r.Code(), r.Output())
 	}
-	var out []historyLine
+	var out []cli.HistoryLine
 	for _, l := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
 		if l == "" {
 			continue
 		}
-		var h historyLine
+		var h cli.HistoryLine
 		if err := json.Unmarshal([]byte(l), &h); err != nil {
 			t.Fatalf("history on %s: %v in %q", n.Name, err, l)
 		}
@@ -45,7 +35,7 @@ func history(t *testing.T, n *harness.Node, queue, iface string) []historyLine {
 }
 
 // findLine returns the first line of hs for field changed from old to value.
-func findLine(hs []historyLine, field, old, value string) *historyLine {
+func findLine(hs []cli.HistoryLine, field, old, value string) *cli.HistoryLine {
 	for i := range hs {
 		if hs[i].Field == field && hs[i].Old == old && hs[i].New == value {
 			return &hs[i]
@@ -92,7 +82,7 @@ func TestHistoryAcrossNodes(t *testing.T) {
 	near := func(got, want time.Time) bool {
 		return got.After(want.Add(-2*time.Second)) && got.Before(want.Add(5*time.Second))
 	}
-	check := func(n *harness.Node, hs []historyLine, field, old, value, origin, source string, at time.Time) {
+	check := func(n *harness.Node, hs []cli.HistoryLine, field, old, value, origin, source string, at time.Time) {
 		t.Helper()
 		l := findLine(hs, field, old, value)
 		switch {

@@ -105,11 +105,7 @@ func variant(t *testing.T, path string, oldnew ...string) string {
 		}
 		cfg = strings.Replace(cfg, oldnew[i], oldnew[i+1], 1)
 	}
-	p := filepath.Join(t.TempDir(), filepath.Base(path))
-	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, t.TempDir(), filepath.Base(path), []byte(cfg), 0o600)
 }
 
 // TestTrustRewrittenAnswerIsNotApplied runs resync on sop1 through a host

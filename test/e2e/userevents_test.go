@@ -39,12 +39,10 @@ func waitUserEvent(t *testing.T, cl *ami.Client, name, key, value string, timeou
 func TestWatchUserEvents(t *testing.T) {
 	reset(t)
 	t.Setenv("QUEUESYNC_AMI_USER_EVENTS", "true")
-	ws := watchDaemons(t) // both daemons start with the variable set
+	a, b := watchDaemons(t) // both daemons start with the variable set
 	os.Unsetenv("QUEUESYNC_AMI_USER_EVENTS")
-	a, b := ws[0], ws[1]
 	const q, iface = "billing", "Local/3701@agents"
-	add(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Max"})
-	waitSame(t, 15*time.Second, has(q, iface, nil))
+	addAndWait(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Max"})
 	waitFor(t, "A reports billing in sync with B", func() bool { return a.metric(t, `queuesync_queue_in_sync{peer="sop2",queue="billing"}`) == "1" })
 	cl := a.node.TestClient(t, "user", ami.Options{EventBuffer: 1024})
 

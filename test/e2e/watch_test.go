@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +29,10 @@ type watched struct {
 
 // watchDaemons restarts both daemons with a status page (password
 // webPassword) and metrics on addresses of their own; the next reset
-// starts them as usual again.
-func watchDaemons(t *testing.T) []watched {
+// starts them as usual again. It returns the first two nodes, A and B.
+func watchDaemons(t *testing.T) (a, b watched) {
 	t.Helper()
-	pw := filepath.Join(t.TempDir(), "web.password")
-	if err := os.WriteFile(pw, []byte(webPassword+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pw := writeFile(t, t.TempDir(), "web.password", []byte(webPassword+"\n"), 0o600)
 	for _, n := range tb.Nodes {
 		n.Stop()
 	}
@@ -75,7 +71,7 @@ func watchDaemons(t *testing.T) []watched {
 			return code == http.StatusOK
 		})
 	}
-	return out
+	return out[0], out[1]
 }
 
 // get fetches path from w's status page with password ("" for none).
@@ -175,11 +171,9 @@ func (w watched) metric(t *testing.T, prefix string) string {
 // pause, on B's page within two seconds; the page refuses a wrong password.
 func TestWatchPageShowsAPeersPause(t *testing.T) {
 	reset(t)
-	ws := watchDaemons(t)
-	a, b := ws[0], ws[1]
+	a, b := watchDaemons(t)
 	const q, iface = "support", "Local/3501@agents"
-	add(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Ines"})
-	waitSame(t, 15*time.Second, has(q, iface, nil))
+	addAndWait(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Ines"})
 	time.Sleep(1100 * time.Millisecond)
 
 	for _, tt := range []struct{ path, pw string }{{"/", ""}, {"/api/v1/queues", ""}, {"/api/v1/queues", "wrong"}} {
@@ -216,11 +210,9 @@ func TestWatchPageShowsAPeersPause(t *testing.T) {
 // down shows on A's page as a difference with what B held when last seen.
 func TestWatchAgreementAndDrift(t *testing.T) {
 	reset(t)
-	ws := watchDaemons(t)
-	a, b := ws[0], ws[1]
+	a, b := watchDaemons(t)
 	const q, iface = "billing", "Local/3502@agents"
-	add(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Jon"})
-	waitSame(t, 15*time.Second, has(q, iface, nil))
+	addAndWait(t, a.node, ami.QueueAddRequest{Queue: q, Interface: iface, MemberName: "Jon"})
 	inSync := fmt.Sprintf(`queuesync_queue_in_sync{peer="sop2",queue="%s"}`, q)
 	waitFor(t, "A reports billing in sync with B", func() bool { return a.metric(t, inSync) == "1" })
 	if a.metric(t, fmt.Sprintf(`queuesync_queue_last_compared_timestamp_seconds{peer="sop2",queue="%s"}`, q)) == "" {
