@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,7 +24,77 @@ type QueueDigest struct {
 // Digests returns the digest of each queue of the journal, or of the given
 // queues (matched case-insensitively), ordered by queue key. A queue with
 // no journal row has no digest (see EmptyDigest).
+//
+// The digests of the whole journal are computed again only when the journal
+// changed (a write takes a new sequence number; this store's tombstone
+// collection is counted) or they are digestMaxAge old (a write whose
+// transaction commits after a later one's is seen then at the latest);
+// otherwise they are the last ones. The daemon asks every health_interval,
+// per peer and for each peer's GET /digest, and at 100,000 members a
+// computation reads the whole journal.
 func (s *Store) Digests(ctx context.Context, queues []string) ([]QueueDigest, error) {
+	if len(queues) > 0 {
+		return s.digests(ctx, queues)
+	}
+	seq, err := s.MaxSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("digest journal: %w", err)
+	}
+	if ds, ok := s.cache.get(seq); ok {
+		return ds, nil
+	}
+	collected := s.cache.collections()
+	ds, err := s.digests(ctx, nil)
+	if err == nil {
+		s.cache.put(seq, collected, ds)
+	}
+	return ds, err
+}
+
+// digestCache holds the digests of the whole journal at one sequence
+// number and tombstone collection count.
+type digestCache struct {
+	mu        sync.Mutex
+	at        time.Time
+	seq       int64
+	collected uint64 // collections when the digests were computed
+	now       uint64 // collections so far
+	ds        []QueueDigest
+	ok        bool
+}
+
+func (c *digestCache) get(seq int64) ([]QueueDigest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.ok || c.seq != seq || c.collected != c.now || time.Since(c.at) > digestMaxAge {
+		return nil, false
+	}
+	return slices.Clone(c.ds), true
+}
+
+func (c *digestCache) put(seq int64, collected uint64, ds []QueueDigest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq, c.collected, c.ds, c.ok, c.at = seq, collected, slices.Clone(ds), true, time.Now()
+}
+
+// digestMaxAge bounds how long cached digests are used without a new write.
+const digestMaxAge = 30 * time.Second
+
+func (c *digestCache) collections() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// collected records a tombstone collection that deleted rows.
+func (c *digestCache) collect() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now++
+}
+
+func (s *Store) digests(ctx context.Context, queues []string) ([]QueueDigest, error) {
 	var keys []string
 	for _, q := range queues {
 		keys = append(keys, state.NewKey(q, "").Queue)

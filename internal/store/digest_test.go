@@ -2,6 +2,7 @@ package store
 
 import (
 	"testing"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
 )
@@ -37,5 +38,38 @@ func TestDigests(t *testing.T) {
 	}
 	if n, oldest, err := b.Undelivered(ctx, "sop1"); err != nil || n != 3 || oldest.IsZero() {
 		t.Errorf("Undelivered(sop1) = %d, %v, %v; want 3 (r1 came from sop1 and was replaced by a local write)", n, oldest, err)
+	}
+}
+
+// The whole journal's digests are reused until it changes: a write, or a
+// tombstone collection, makes them computed again.
+func TestDigestsCachedUntilTheJournalChanges(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := t.Context()
+	gone := state.Register{Queue: "sales", Interface: "PJSIP/9", Present: false, Stamp: state.Stamp{Wall: 1}, Origin: "sop1"}
+	mustPut(t, s, gone, PutOptions{})
+	first, err := s.Digests(ctx, nil)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("Digests = %+v, %v", first, err)
+	}
+	// A row changed behind the store's back (no new sequence number) is
+	// not seen while the cache holds: the digests are the cached ones.
+	if _, err := s.db.Exec(ctx, `UPDATE attribute_state SET origin = 'sop9' WHERE class = $1`, s.class); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := s.Digests(ctx, nil); again[0] != first[0] {
+		t.Fatalf("digests computed again with no write: %+v, was %+v", again, first)
+	}
+	mustPut(t, s, state.Register{Queue: "sales", Interface: "PJSIP/1", Present: true, Stamp: state.Stamp{Wall: 2}, Origin: "sop1"}, PutOptions{})
+	afterWrite, _ := s.Digests(ctx, nil)
+	if afterWrite[0] == first[0] {
+		t.Fatalf("a write left the digests as they were: %+v", afterWrite)
+	}
+	if n, err := s.CollectTombstones(ctx, time.UnixMilli(100)); err != nil || n != 1 {
+		t.Fatalf("CollectTombstones = %d, %v", n, err)
+	}
+	if afterGC, _ := s.Digests(ctx, nil); afterGC[0] == afterWrite[0] {
+		t.Fatalf("a tombstone collection left the digests as they were: %+v", afterGC)
 	}
 }

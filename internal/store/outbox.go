@@ -142,5 +142,8 @@ func (s *Store) CollectTombstones(ctx context.Context, olderThan time.Time) (int
 	if err != nil {
 		return 0, fmt.Errorf("collect tombstones older than %s: %w", olderThan.Format(time.RFC3339), err)
 	}
+	if tag.RowsAffected() > 0 {
+		s.cache.collect()
+	}
 	return tag.RowsAffected(), nil
 }

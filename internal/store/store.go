@@ -44,6 +44,7 @@ type Store struct {
 	pool  *pgxpool.Pool
 	db    DBTX
 	class string
+	cache *digestCache
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -60,7 +61,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if class == "" {
 		class = DefaultClass
 	}
-	return &Store{pool: pool, db: pool, class: class}, nil
+	return &Store{pool: pool, db: pool, class: class, cache: &digestCache{}}, nil
 }
 
 func connect(ctx context.Context, url string, opts Options) (*pgxpool.Pool, error) {
