@@ -53,7 +53,8 @@ func TestWatchUserEvents(t *testing.T) {
 	}
 	waitUserEvent(t, cl, "QueuesyncPeerUp", "Peer", "sop2", 15*time.Second)
 
-	execSQL(t, b.node, `UPDATE attribute_state SET stamp_wall = stamp_wall + 1 WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2`,
+	execSQL(t, b.node, `UPDATE attribute_state SET stamp_wall = stamp_wall + 1, seq = nextval('queue_sync_seq')
+		WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2`,
 		q, strings.ToLower(iface))
 	waitUserEvent(t, cl, "QueuesyncDrift", "Queue", q, 20*time.Second)
 	resync(t, b.node)

@@ -219,9 +219,10 @@ func TestWatchAgreementAndDrift(t *testing.T) {
 		t.Error("A exports no last comparison time")
 	}
 
-	// Drift: B's journal holds another version of the member.
-	execSQL(t, b.node, `UPDATE attribute_state SET stamp_wall = stamp_wall + 1 WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2`,
-		q, strings.ToLower(iface))
+	// Drift: B's journal holds another version of the member, written as
+	// every journal write is, with a new sequence number.
+	execSQL(t, b.node, `UPDATE attribute_state SET stamp_wall = stamp_wall + 1, seq = nextval('queue_sync_seq')
+		WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2`, q, strings.ToLower(iface))
 	waitFor(t, "A reports billing out of sync with B", func() bool { return a.metric(t, inSync) == "0" })
 	if j := statusJournals(t, a.node, q); j["sop2"] != "differ" {
 		t.Errorf("status --json on A: journals of %s %v, want sop2: differ", q, j)
