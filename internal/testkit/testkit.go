@@ -16,9 +16,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata instead of comparing with them")
 
-// Updating reports whether the tests run with -update.
-func Updating() bool { return *update }
-
 // Golden compares got with testdata/name, or writes it there with -update.
 func Golden(t testing.TB, name string, got []byte) {
 	t.Helper()
