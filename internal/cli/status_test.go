@@ -95,6 +95,16 @@ func (j *fakeJournal) Get(_ context.Context, k state.Key) (store.Entry, bool, er
 	return store.Entry{}, false, nil
 }
 
+func (j *fakeJournal) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]store.Entry, error) {
+	out := map[state.Key]store.Entry{}
+	for _, k := range keys {
+		if e, ok, _ := j.Get(ctx, k); ok {
+			out[k] = e
+		}
+	}
+	return out, nil
+}
+
 func (j *fakeJournal) PutMany(_ context.Context, regs []state.Register, _ store.PutOptions) ([]store.PutResult, error) {
 	j.writes++
 	return nil, errors.New("fake journal: write in a dry run")

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
@@ -76,10 +77,15 @@ func (d *Daemon) follow(ctx context.Context, cl *ami.Client, gen uint64) error {
 }
 
 // handle processes one batch of events: a gap or FullyBooted means a full
-// reconcile; member events are hints.
+// reconcile; a member event that carries the member's whole state is a
+// reading of it (architecture.md §4), one that does not is a hint to ask
+// Asterisk.
 func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64) error {
-	var hints []engine.Member
-	full := ""
+	var (
+		seen  []engine.Seen
+		hints []engine.Member
+		full  string
+	)
 	for _, ev := range batch {
 		name := ev.Event()
 		d.ringuse.learn(ev.Message, gen)
@@ -94,20 +100,37 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64) erro
 		case ami.IsMemberEvent(name):
 			d.metrics.events.WithLabelValues(name).Inc()
 			m := ami.DecodeQueueMember(ev.Message)
-			hints = append(hints, engine.Member{Queue: m.Queue, Interface: m.Interface})
+			if ami.HasMemberState(ev.Message) {
+				seen = append(seen, engine.Seen{Member: m, Removed: strings.EqualFold(name, "QueueMemberRemoved")})
+			} else {
+				hints = append(hints, engine.Member{Queue: m.Queue, Interface: m.Interface})
+			}
 		}
 	}
 	if full != "" {
 		return d.reconcileAll(ctx, full)
 	}
+	now := d.opts.Now()
+	if len(seen) > 0 && gen == d.reconciled.Load() {
+		err := d.captureWith(ctx, func() (*engine.Session, error) { return d.eng.BeginSeen(ctx, seen) }, now)
+		if err != nil {
+			return err
+		}
+	}
 	if len(hints) == 0 {
 		return nil
 	}
-	return d.capture(ctx, hints, d.opts.Now())
+	return d.capture(ctx, hints, now)
 }
 
 func (d *Daemon) capture(ctx context.Context, hints []engine.Member, seen time.Time) error {
-	sess, err := d.eng.BeginMembers(ctx, hints)
+	return d.captureWith(ctx, func() (*engine.Session, error) { return d.eng.BeginMembers(ctx, hints) }, seen)
+}
+
+// captureWith journals the local changes among the members of the session
+// begin opens.
+func (d *Daemon) captureWith(ctx context.Context, begin func() (*engine.Session, error), seen time.Time) error {
+	sess, err := begin()
 	if err != nil {
 		return err
 	}

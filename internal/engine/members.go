@@ -54,6 +54,24 @@ func (s *Session) readMember(ctx context.Context, m Member) error {
 	if _, done := s.journal[k]; done {
 		return nil
 	}
+	if err := s.readLive(ctx, m); err != nil {
+		return err
+	}
+	en, ok, err := s.e.opts.Journal.Get(ctx, k)
+	if err != nil {
+		return err
+	}
+	if ok {
+		s.journal[k] = en
+	}
+	return nil
+}
+
+// readLive reads one member's live state (QueueStatus filtered by queue and
+// member) into the session's view; a member Asterisk does not report is
+// absent from it.
+func (s *Session) readLive(ctx context.Context, m Member) error {
+	k := state.NewKey(m.Queue, m.Interface)
 	qs, err := s.e.opts.AMI.QueueStatus(ctx, m.Queue, m.Interface)
 	if err != nil {
 		return fmt.Errorf("read queue status of %s in %s: %w", m.Interface, m.Queue, err)
@@ -63,6 +81,7 @@ func (s *Session) readMember(ctx context.Context, m Member) error {
 			s.view.Queues[strings.ToLower(p.Queue)] = p.Queue
 		}
 	}
+	delete(s.view.Members, k)
 	for _, am := range qs.Members {
 		if state.NewKey(am.Queue, am.Interface) == k {
 			s.view.Members[k] = s.e.live(k, am)
@@ -70,13 +89,6 @@ func (s *Session) readMember(ctx context.Context, m Member) error {
 	}
 	if s.view.Members[k] == nil {
 		s.e.silent.gone(k)
-	}
-	en, ok, err := s.e.opts.Journal.Get(ctx, k)
-	if err != nil {
-		return err
-	}
-	if ok {
-		s.journal[k] = en
 	}
 	return nil
 }

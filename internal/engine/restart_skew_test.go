@@ -168,6 +168,18 @@ func (j *skewJournal) Get(_ context.Context, k state.Key) (store.Entry, bool, er
 	return e, ok, nil
 }
 
+func (j *skewJournal) GetMany(_ context.Context, keys []state.Key) (map[state.Key]store.Entry, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := map[state.Key]store.Entry{}
+	for _, k := range keys {
+		if e, ok := j.entries[k]; ok {
+			out[k] = e
+		}
+	}
+	return out, nil
+}
+
 func (j *skewJournal) PutMany(_ context.Context, regs []state.Register, o store.PutOptions) ([]store.PutResult, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()

@@ -26,22 +26,19 @@ func (v *View) Defined(queue string) bool {
 	return ok
 }
 
-// observe reads CoreStatus and QueueStatus (see steadyRead). With one queue
-// it asks Asterisk for that queue only; otherwise it reads every queue and
-// keeps those asked.
+// maxQueueQueries is how many queues observe reads one by one (the reads
+// pipelined on the connection) before it reads every queue instead.
+const maxQueueQueries = 16
+
+// observe reads CoreStatus and QueueStatus (see steadyRead). With up to
+// maxQueueQueries queues it asks Asterisk for those queues only, all at
+// once; otherwise it reads every queue and keeps those asked.
 func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
-	a := e.opts.AMI
-	filter := ""
-	if len(queues) == 1 {
-		filter = queues[0]
-	}
 	var qs ami.QueueStatus
 	startup, err := e.steadyRead(ctx, func() error {
 		var err error
-		if qs, err = a.QueueStatus(ctx, filter, ""); err != nil {
-			return fmt.Errorf("read queue status: %w", err)
-		}
-		return nil
+		qs, err = e.queueStatus(ctx, queues)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -68,6 +65,36 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 		}
 	}
 	return v, nil
+}
+
+// queueStatus reads the members of queues (every queue when empty or many).
+func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
+	if len(queues) == 0 || len(queues) > maxQueueQueries {
+		qs, err := e.opts.AMI.QueueStatus(ctx, "", "")
+		if err != nil {
+			return qs, fmt.Errorf("read queue status: %w", err)
+		}
+		return qs, nil
+	}
+	parts := make([]ami.QueueStatus, len(queues))
+	errs := make([]error, len(queues))
+	var wg sync.WaitGroup
+	for i, q := range queues {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, q, ""); errs[i] != nil {
+				errs[i] = fmt.Errorf("read queue status of %s: %w", q, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var all ami.QueueStatus
+	for _, p := range parts {
+		all.Params = append(all.Params, p.Params...)
+		all.Members = append(all.Members, p.Members...)
+	}
+	return all, errors.Join(errs...)
 }
 
 func wanted(queues []string) func(string) bool {

@@ -19,6 +19,10 @@ type Entry struct {
 	Via string
 	// Updated is when the row was last written or settled.
 	Updated time.Time
+	// Acted is when a queuesync process last acted on Asterisk for this
+	// member (settled this version, or restored it); zero when none has
+	// since the version was written.
+	Acted time.Time
 }
 
 // PutOptions describe a write's bookkeeping.
@@ -54,7 +58,7 @@ const entryColumns = `queue, interface, coalesce(present, false), coalesce(membe
 	coalesce(paused_reason, ''), ringinuse, coalesce(membership, ''),
 	coalesce(stamp_wall, 0), coalesce(stamp_logical, 0), coalesce(origin, ''),
 	seq, pending, via, updated_at, wrapuptime,
-	member_name_bytes, state_interface_bytes, paused_reason_bytes`
+	member_name_bytes, state_interface_bytes, paused_reason_bytes, acted_at`
 
 // scanEntry scans one row of entryColumns.
 func scanEntry(row pgx.Row) (Entry, error) {
@@ -63,6 +67,7 @@ func scanEntry(row pgx.Row) (Entry, error) {
 		membership             string
 		logical                int64
 		name, stateIface, reas []byte
+		acted                  *time.Time
 	)
 	r := &e.Register
 	err := row.Scan(&r.Queue, &r.Interface, &r.Present, &r.MemberName,
@@ -70,7 +75,10 @@ func scanEntry(row pgx.Row) (Entry, error) {
 		&r.PausedReason, &r.Ringinuse, &membership,
 		&r.Stamp.Wall, &logical, &r.Origin,
 		&e.Seq, &e.Pending, &e.Via, &e.Updated, &r.Wrapuptime,
-		&name, &stateIface, &reas)
+		&name, &stateIface, &reas, &acted)
+	if acted != nil {
+		e.Acted = *acted
+	}
 	r.Membership = state.Membership(membership)
 	r.Stamp.Logical = uint32(logical)
 	exact(&r.MemberName, name)

@@ -204,9 +204,15 @@ VALUES ($1, $2, $3, $4, $5, 'restore', 'applied', $6, $7, $8,
 	$9, $10, $11, $12, $13, $14, $15, $16, $17,
 	$18, $19, $20, $21, $22, $23, $24, $25, $26)`
 
+// actedSQL notes that a queuesync process acted on Asterisk for a member
+// (see Entry.Acted).
+const actedSQL = `UPDATE attribute_state SET acted_at = now()
+	WHERE class = $1 AND queue_key = $2 AND iface_key = $3`
+
 // RecordRestores records registers put back into Asterisk (SourceRestore,
-// ResultApplied) in one round trip. A restore changes no journal row: the
-// history is its only trace.
+// ResultApplied) in one round trip, and notes that their members were acted
+// on (Entry.Acted). A restore changes no journalled register: the history
+// is its only trace.
 func (s *Store) RecordRestores(ctx context.Context, rs []Restore) error {
 	if len(rs) == 0 {
 		return nil
@@ -224,6 +230,7 @@ func (s *Store) RecordRestores(ctx context.Context, rs []Restore) error {
 			args = append(args, false, nil, nil, nil, nil, nil, nil, nil, nil)
 		}
 		b.Queue(restoreSQL, args...)
+		b.Queue(actedSQL, s.class, k.Queue, k.Interface)
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("record %d restores: %w", len(rs), err)

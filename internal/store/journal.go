@@ -46,7 +46,7 @@ ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	member_name_bytes = EXCLUDED.member_name_bytes,
 	state_interface_bytes = EXCLUDED.state_interface_bytes,
 	paused_reason_bytes = EXCLUDED.paused_reason_bytes,
-	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at
+	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at, acted_at = NULL
 WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
 	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
 RETURNING seq, updated_at
@@ -232,6 +232,26 @@ func (s *Store) get(ctx context.Context, k state.Key) (Entry, bool, error) {
 	return e, err == nil, err
 }
 
+// GetMany returns the entries stored under keys, in one round trip; a key
+// the journal does not hold is absent from the map.
+func (s *Store) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]Entry, error) {
+	qs, is := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		qs[i], is[i] = k.Queue, k.Interface
+	}
+	es, err := s.queryEntries(ctx, "get members", `SELECT `+entryColumns+` FROM attribute_state
+		JOIN unnest($2::text[], $3::text[]) AS k(q, i) ON queue_key = k.q AND iface_key = k.i
+		WHERE class = $1`, s.class, qs, is)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[state.Key]Entry, len(es))
+	for _, e := range es {
+		out[e.Key()] = e
+	}
+	return out, nil
+}
+
 // List returns the entries (tombstones included) of the given queues,
 // matched case-insensitively, or of every queue when queues is empty,
 // ordered by queue key then interface key.
@@ -266,7 +286,7 @@ func (s *Store) queryEntries(ctx context.Context, what, sql string, args ...any)
 	return es, nil
 }
 
-const settleSQL = `WITH st AS (UPDATE attribute_state SET pending = false, updated_at = now()
+const settleSQL = `WITH st AS (UPDATE attribute_state SET pending = false, updated_at = now(), acted_at = now()
 	WHERE class = $1 AND queue_key = $2 AND iface_key = $3
 	AND stamp_wall = $4 AND stamp_logical = $5 AND origin = $6 AND pending
 	RETURNING seq)

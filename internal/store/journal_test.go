@@ -291,3 +291,41 @@ func TestPutManyOneBadRegister(t *testing.T) {
 		}
 	}
 }
+
+// GetMany reads many keys in one query, whatever their spelling; a key the
+// journal lacks is absent. Acted says when a process last acted on the
+// member: set by a settle and a restore, cleared by the next write.
+func TestGetManyAndActed(t *testing.T) {
+	s, ctx := parallelStore(t)
+	a := reg("Sales", "PJSIP/1001", 100, 0, "sop2")
+	b := reg("sales", "PJSIP/1002", 100, 0, "sop1")
+	mustPut(t, s, a, PutOptions{Pending: true, Via: "sop2"})
+	mustPut(t, s, b, PutOptions{})
+	got, err := s.GetMany(ctx, []state.Key{state.NewKey("SALES", "pjsip/1001"), b.Key(), state.NewKey("sales", "PJSIP/9")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[a.Key()].MemberName != a.MemberName || got[b.Key()].MemberName != b.MemberName {
+		t.Fatalf("GetMany = %+v", got)
+	}
+	if !got[a.Key()].Acted.IsZero() || !got[b.Key()].Acted.IsZero() {
+		t.Errorf("acted before anything was done: %+v", got)
+	}
+	if err := s.SettleMany(ctx, []state.Register{a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordRestores(ctx, []Restore{{Register: b}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.GetMany(ctx, []state.Key{a.Key(), b.Key()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[a.Key()].Acted.IsZero() || got[b.Key()].Acted.IsZero() {
+		t.Errorf("settle or restore not noted as acted: %+v", got)
+	}
+	mustPut(t, s, reg("sales", "PJSIP/1001", 101, 0, "sop1"), PutOptions{})
+	if e, _, _ := s.Get(ctx, a.Key()); !e.Acted.IsZero() {
+		t.Errorf("a new version keeps the old acted time %v", e.Acted)
+	}
+}

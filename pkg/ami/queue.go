@@ -20,6 +20,21 @@ func IsMemberEvent(name string) bool {
 	return false
 }
 
+// HasMemberState reports whether a member event carries the member's whole
+// state, as every QueueMember* event does since Asterisk 12 (Membership,
+// Penalty, Paused, PausedReason, LoginTime, ...): decoded with
+// DecodeQueueMember it then reads like a QueueStatus item. The events of
+// Asterisk 11 and before (QueueMemberPaused with Queue, Location, MemberName,
+// Paused and Reason) do not: the member must be asked for.
+func HasMemberState(m Message) bool {
+	for _, h := range []string{"Queue", "Interface", "Membership", "Penalty", "Paused", "PausedReason", "LoginTime"} {
+		if _, ok := m.Lookup(h); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // QueueStatus is the decoded result of the QueueStatus action.
 type QueueStatus struct {
 	Params  []QueueParams

@@ -76,6 +76,11 @@ func (t *timingJournal) Get(ctx context.Context, k state.Key) (store.Entry, bool
 	return t.j.Get(ctx, k)
 }
 
+func (t *timingJournal) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]store.Entry, error) {
+	defer t.note("GetMany", time.Now())
+	return t.j.GetMany(ctx, keys)
+}
+
 func (t *timingJournal) PutMany(ctx context.Context, regs []state.Register, o store.PutOptions) ([]store.PutResult, error) {
 	defer t.note("PutMany", time.Now())
 	return t.j.PutMany(ctx, regs, o)

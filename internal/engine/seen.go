@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/pkg/ami"
+)
+
+// Seen is a member's whole state as an AMI member event reported it: since
+// Asterisk 12 every QueueMember* event carries every field of the member
+// (ami.HasMemberState), so the event is a reading of the member, not only a
+// hint that it changed.
+type Seen struct {
+	Member  ami.QueueMember
+	Removed bool // QueueMemberRemoved: the member is no longer in the queue
+}
+
+// actedWindow is how long after a queuesync process acted on a member its
+// events are not taken as the member's state: the events of a change made
+// of several actions (an add, then its ringinuse) may arrive after the
+// change settled, and those between two actions show a state nobody chose.
+const actedWindow = 5 * time.Second
+
+// BeginSeen is BeginMembers for members whose state events reported (the
+// last event of each member counts): the events are the live view, and
+// Asterisk is asked only about the members whose event differs from the
+// journal while their register is pending or was acted on within
+// actedWindow. Capture then journals the real local changes. As for
+// Capture, the caller must make sure the events came on the AMI connection
+// the journal was last fully reconciled on.
+func (e *Engine) BeginSeen(ctx context.Context, seen []Seen) (*Session, error) {
+	return e.locked(func() (*Session, error) { return e.beginSeen(ctx, seen) })
+}
+
+func (e *Engine) beginSeen(ctx context.Context, seen []Seen) (*Session, error) {
+	v := &View{Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	keys := make([]state.Key, 0, len(seen))
+	known := make(map[state.Key]bool, len(seen))
+	for _, sn := range seen {
+		m := sn.Member
+		k := state.NewKey(m.Queue, m.Interface)
+		v.Queues[strings.ToLower(m.Queue)] = m.Queue
+		if !known[k] {
+			known[k] = true
+			keys = append(keys, k)
+		}
+		delete(v.Members, k)
+		if !sn.Removed {
+			v.Members[k] = e.live(k, m)
+		}
+	}
+	journal, err := e.opts.Journal.GetMany(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("read journal of %d members: %w", len(keys), err)
+	}
+	s := &Session{e: e, view: v, journal: journal, scoped: true, partial: true}
+	if err := s.rereadActed(ctx, keys); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// rereadActed asks Asterisk again about the members whose event may show a
+// state between two actions of a queuesync process (see actedWindow).
+func (s *Session) rereadActed(ctx context.Context, keys []state.Key) error {
+	since := s.e.opts.Now().Add(-actedWindow)
+	var again []Member
+	for _, k := range keys {
+		en, ok := s.journal[k]
+		live := s.view.Members[k]
+		if !ok || en.Pending || live.Matches(en.Register) || en.Acted.Before(since) {
+			continue
+		}
+		again = append(again, Member{Queue: en.Queue, Interface: en.Interface})
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	startup, err := s.e.steadyRead(ctx, func() error {
+		for _, m := range again {
+			if err := s.readLive(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	s.view.Startup = startup
+	return err
+}
