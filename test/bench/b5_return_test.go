@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,37 +15,43 @@ import (
 	"github.com/queuesync/queuesync/test/internal/harness"
 )
 
-// BenchmarkPeerReturn1000: daemon B is stopped, 1,000 members of A
-// (q011..q015) are paused or unpaused on A, A's daemon journals them; then
-// daemon B starts. Reported: the time from B's start until B's Asterisk
-// holds all 1,000 changes (each seen as a QueueMemberPause event on B), with
-// the steps on the way (B's peer API listening, B's first reconcile done).
-// Three trials; health_interval is the production default, 2 s. There is no
-// bare-AMI equivalent of this; for scale, the same 1,000 changes sent
-// pipelined to B's Asterisk take what BenchmarkCorrections1000/pause's raw
-// side shows.
-func BenchmarkPeerReturn1000(b *testing.B) {
+// BenchmarkPeerReturn10k: daemon B is stopped, QS_BENCH_RETURN_N members
+// of A (default 10,000: every member of q001..q050) are paused or unpaused
+// on A, A's daemon journals them; then daemon B starts. Reported: the time
+// from B's start until B's Asterisk holds all the changes (each seen as a
+// QueueMemberPause event on B), with the steps on the way (B's peer API
+// listening, B's first reconcile done), beside the baseline measured in the
+// same trial: the changes themselves, sent at once, pipelined, to A's
+// Asterisk by a bare AMI client while no daemon runs (the cost of making
+// them in Asterisk, without any of queuesync's work; A's daemon then
+// journals them at its start). Three trials; health_interval is the
+// production default, 2 s.
+func BenchmarkPeerReturn10k(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
 	A, B := bed.Nodes[0], bed.Nodes[1]
-	pool := want[2000:3000]
-	ctx := context.Background()
+	n := len(want)
+	if v, err := strconv.Atoi(os.Getenv("QS_BENCH_RETURN_N")); err == nil && v > 0 && v <= len(want) {
+		n = v
+	}
+	pool := want[:n]
 	trial := 0
-	var conv, listen, recon samples
+	var conv, listen, recon, raw samples
 	for b.Loop() {
 		for range 3 {
-			B.Stop()
+			// Both daemons stopped: the changes made on A meanwhile are
+			// the baseline (sent at once, pipelined, to an Asterisk with
+			// no daemon at work), then A's daemon journals them at its
+			// start and holds them for B.
+			stopDaemons()
 			paused := trial%2 == 0
 			reason := ""
 			if paused {
 				reason = fmt.Sprintf("back%d", trial)
 			}
-			cl := client(b, A)
-			if err := parallel(len(pool), len(pool), func(i int) error {
-				return cl.QueuePause(ctx, pool[i].Queue, pool[i].Interface, paused, reason)
-			}); err != nil {
-				b.Fatal(err)
-			}
+			rd := rawPauses(b, A, pool, paused, reason)
+			raw = append(raw, rd)
+			startDaemon(b, A, harness.Override{})
 			waitJournalled(b, A, pool, paused, reason)
 			waitIdle(b)
 			ob := observe(b, B)
@@ -88,8 +96,8 @@ func BenchmarkPeerReturn1000(b *testing.B) {
 				tRecon = last
 			}
 			conv, listen, recon = append(conv, last.Sub(t0)), append(listen, tListen.Sub(t0)), append(recon, tRecon.Sub(t0))
-			say(b, "trial %d: B listening after %s ms, reconciled after %s ms, all 1,000 changes on B after %s ms",
-				trial, ms(tListen.Sub(t0)), ms(tRecon.Sub(t0)), ms(last.Sub(t0)))
+			say(b, "trial %d: B listening after %s ms, reconciled after %s ms, all %d changes on B after %s ms (the same changes pipelined to A's Asterisk, no daemon running: %s ms)",
+				trial, ms(tListen.Sub(t0)), ms(tRecon.Sub(t0)), len(pool), ms(last.Sub(t0)), ms(rd))
 			trial++
 			waitIdle(b)
 		}
@@ -97,9 +105,29 @@ func BenchmarkPeerReturn1000(b *testing.B) {
 	b.ReportMetric(msf(conv.median()), "converged-ms")
 	b.ReportMetric(msf(conv.pct(100)), "converged-max-ms")
 	b.ReportMetric(msf(recon.median()), "reconciled-ms")
-	say(b, "convergence after B's return: median %s ms, max %s ms (B listening: median %s ms; B reconciled: median %s ms)",
-		ms(conv.median()), ms(conv.pct(100)), ms(listen.median()), ms(recon.median()))
+	b.ReportMetric(msf(raw.median()), "raw-ms")
+	say(b, "convergence after B's return with %d changes: median %s ms, max %s ms (B listening: median %s ms; B reconciled: median %s ms; baseline, the changes pipelined to A's Asterisk with no daemon running: median %s ms)",
+		len(pool), ms(conv.median()), ms(conv.pct(100)), ms(listen.median()), ms(recon.median()), ms(raw.median()))
 	restorePool(b, pool, want)
+}
+
+// rawPauses sends the pool's pause (or unpause) to n's Asterisk at once,
+// pipelined on one bare AMI connection, and returns how long it took.
+func rawPauses(b *testing.B, n *node, pool []member, paused bool, reason string) time.Duration {
+	b.Helper()
+	if !paused {
+		reason = ""
+	}
+	cl := dialAMI(b, n, "off")
+	defer cl.Close()
+	ctx := context.Background()
+	return timed(func() {
+		if err := parallel(len(pool), len(pool), func(i int) error {
+			return cl.QueuePause(ctx, pool[i].Queue, pool[i].Interface, paused, reason)
+		}); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
 
 // waitJournalled waits until n's journal holds the pool in the given pause

@@ -13,7 +13,8 @@ import (
 )
 
 // BenchmarkDaemonRSS measures daemon B's memory with 0 (the baseline),
-// 10,000 (50 queues x 200) and 100,000 (500 queues x 200) dynamic members
+// 10,000 (50 queues x 200), 50,000 (250 x 200) and 100,000 (500 queues x
+// 200) dynamic members
 // on its Asterisk: VmRSS and VmHWM (peak) from /proc/PID/status, and the Go
 // heap in use from its metrics, 2 s after its first full reconcile ends;
 // once with an empty journal (the first start: every member is journalled)
@@ -32,7 +33,7 @@ func BenchmarkDaemonRSS(b *testing.B) {
 	sizes := []struct {
 		name string
 		set  []member
-	}{{"0", nil}, {"10k", members10k()}, {"100k", memberSet(500, 200)}}
+	}{{"0", nil}, {"10k", members10k()}, {"50k", memberSet(250, 200)}, {"100k", memberSet(500, 200)}}
 	for b.Loop() {
 		var base int64
 		for _, sz := range sizes {
@@ -69,10 +70,12 @@ func BenchmarkDaemonRSS(b *testing.B) {
 				}
 				say(b, "%5s members, %-11s: VmRSS %6.1f MB (%+.1f MB over idle), VmHWM %6.1f MB, Go heap in use %6.1f MB; started and reconciled in %s ms",
 					sz.name, run, float64(rss)/1024, float64(rss-base)/1024, float64(hwm)/1024, m["go_memstats_heap_inuse_bytes"]/(1<<20), ms(took))
-				if run == "first start" {
-					b.ReportMetric(float64(rss)/1024, fmt.Sprintf("rss-MB@%s", sz.name))
-					b.ReportMetric(float64(hwm)/1024, fmt.Sprintf("hwm-MB@%s", sz.name))
+				tag := sz.name
+				if run == "restart" {
+					tag += "-restart"
 				}
+				b.ReportMetric(float64(rss)/1024, fmt.Sprintf("rss-MB@%s", tag))
+				b.ReportMetric(float64(hwm)/1024, fmt.Sprintf("hwm-MB@%s", tag))
 			}
 			inprocReconcile(b, sz.name, dbURL)
 		}

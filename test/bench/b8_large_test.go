@@ -14,7 +14,7 @@ import (
 )
 
 // BenchmarkLargeNodeResync: node A holds a large node's members
-// (QS_BENCH_LARGE_QUEUES queues x 200, default 300 x 200 = 60,000; the
+// (QS_BENCH_LARGE_QUEUES queues x 200, default 500 x 200 = 100,000; the
 // testbed needs that many extra queues, make bench starts it with 500), B's
 // Asterisk and journal hold none of them, B's daemon is stopped: `queuesync
 // resync` on B must copy them all (a node of that size once met the peer
@@ -22,7 +22,7 @@ import (
 // to fix, beside its baseline measured in the same run: B's QueueStatus
 // plus A's whole state read through the peer API (pages included).
 func BenchmarkLargeNodeResync(b *testing.B) {
-	queues := 300
+	queues := 500
 	if v, err := strconv.Atoi(os.Getenv("QS_BENCH_LARGE_QUEUES")); err == nil && v > 0 {
 		queues = v
 	}
