@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
@@ -16,13 +18,14 @@ type Member struct {
 	Interface string
 }
 
-// maxMemberQueries is how many members BeginMembers reads one by one before
-// it reads whole queues instead.
-const maxMemberQueries = 16
+// maxMemberQueries is how many members BeginMembers reads one by one (the
+// reads pipelined on the connection) before it reads their queues whole.
+const maxMemberQueries = 64
 
 // BeginMembers is Begin for a few members: it reads only their live state
-// (QueueStatus filtered by queue and member) and journal entries, which is
-// what the live path needs to stay fast on large nodes.
+// (QueueStatus filtered by queue and member, all at once) and journal
+// entries (one query), which is what the live path needs to stay fast on
+// large nodes.
 func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error) {
 	if len(ms) > maxMemberQueries {
 		return e.Begin(ctx, queueNames(ms))
@@ -31,66 +34,101 @@ func (e *Engine) BeginMembers(ctx context.Context, ms []Member) (*Session, error
 }
 
 func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error) {
-	var s *Session
-	startup, err := e.steadyRead(ctx, func() error {
-		v := &View{Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
-		s = &Session{e: e, view: v, journal: map[state.Key]store.Entry{}, scoped: true, partial: true}
-		for _, m := range ms {
-			if err := s.readMember(ctx, m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	v := &View{Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	s := &Session{e: e, view: v, scoped: true, partial: true}
+	ms, keys := distinctMembers(ms)
+	startup, err := e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
 	if err != nil {
 		return nil, err
 	}
-	s.view.Startup = startup
+	v.Startup = startup
+	if s.journal, err = e.opts.Journal.GetMany(ctx, keys); err != nil {
+		return nil, fmt.Errorf("read journal of %d members: %w", len(keys), err)
+	}
 	return s, nil
 }
 
-func (s *Session) readMember(ctx context.Context, m Member) error {
-	k := state.NewKey(m.Queue, m.Interface)
-	if _, done := s.journal[k]; done {
-		return nil
+// distinctMembers returns ms without repeats (spelled differently or not),
+// and their keys.
+func distinctMembers(ms []Member) ([]Member, []state.Key) {
+	out, keys := make([]Member, 0, len(ms)), make([]state.Key, 0, len(ms))
+	seen := make(map[state.Key]bool, len(ms))
+	for _, m := range ms {
+		if k := state.NewKey(m.Queue, m.Interface); !seen[k] {
+			seen[k] = true
+			out, keys = append(out, m), append(keys, k)
+		}
 	}
-	if err := s.readLive(ctx, m); err != nil {
-		return err
-	}
-	en, ok, err := s.e.opts.Journal.Get(ctx, k)
-	if err != nil {
-		return err
-	}
-	if ok {
-		s.journal[k] = en
-	}
-	return nil
+	return out, keys
 }
 
-// readLive reads one member's live state (QueueStatus filtered by queue and
-// member) into the session's view; a member Asterisk does not report is
-// absent from it.
-func (s *Session) readLive(ctx context.Context, m Member) error {
-	k := state.NewKey(m.Queue, m.Interface)
-	qs, err := s.e.opts.AMI.QueueStatus(ctx, m.Queue, m.Interface)
-	if err != nil {
-		return fmt.Errorf("read queue status of %s in %s: %w", m.Interface, m.Queue, err)
+// readLives reads the members' live state into the session's view, the
+// QueueStatus actions all in flight at once.
+func (s *Session) readLives(ctx context.Context, ms []Member) error {
+	res := make([]liveRead, len(ms))
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res[i] = s.e.readLive(ctx, m)
+		}()
 	}
+	wg.Wait()
+	var errs []error
+	for i, r := range res {
+		if r.err != nil {
+			errs = append(errs, r.err)
+			continue
+		}
+		s.setRead(ms[i], r)
+	}
+	return errors.Join(errs...)
+}
+
+// liveRead is what Asterisk reported of one member: its queue's name (""
+// when the queue is not defined) and its state (nil when not a member).
+type liveRead struct {
+	queue string
+	live  *state.Live
+	err   error
+}
+
+// readLive asks Asterisk for one member (QueueStatus filtered by queue and
+// member).
+func (e *Engine) readLive(ctx context.Context, m Member) liveRead {
+	k := state.NewKey(m.Queue, m.Interface)
+	qs, err := e.opts.AMI.QueueStatus(ctx, m.Queue, m.Interface)
+	if err != nil {
+		return liveRead{err: fmt.Errorf("read queue status of %s in %s: %w", m.Interface, m.Queue, err)}
+	}
+	var r liveRead
 	for _, p := range qs.Params {
 		if strings.EqualFold(p.Queue, m.Queue) {
-			s.view.Queues[strings.ToLower(p.Queue)] = p.Queue
+			r.queue = p.Queue
 		}
 	}
-	delete(s.view.Members, k)
 	for _, am := range qs.Members {
 		if state.NewKey(am.Queue, am.Interface) == k {
-			s.view.Members[k] = s.e.live(k, am)
+			r.live = e.live(k, am)
 		}
 	}
-	if s.view.Members[k] == nil {
-		s.e.silent.gone(k)
+	if r.live == nil {
+		e.silent.gone(k)
 	}
-	return nil
+	return r
+}
+
+// setRead records one member's read in the session's view.
+func (s *Session) setRead(m Member, r liveRead) {
+	k := state.NewKey(m.Queue, m.Interface)
+	if r.queue != "" {
+		s.view.Queues[strings.ToLower(r.queue)] = r.queue
+	}
+	delete(s.view.Members, k)
+	if r.live != nil {
+		s.view.Members[k] = r.live
+	}
 }
 
 func queueNames(ms []Member) []string {

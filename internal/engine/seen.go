@@ -80,14 +80,7 @@ func (s *Session) rereadActed(ctx context.Context, keys []state.Key) error {
 	if len(again) == 0 {
 		return nil
 	}
-	startup, err := s.e.steadyRead(ctx, func() error {
-		for _, m := range again {
-			if err := s.readLive(ctx, m); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	startup, err := s.e.steadyRead(ctx, func() error { return s.readLives(ctx, again) })
 	s.view.Startup = startup
 	return err
 }
