@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,12 +26,13 @@ type QueueDigest struct {
 // queues (matched case-insensitively), ordered by queue key. A queue with
 // no journal row has no digest (see EmptyDigest).
 //
-// The digests of the whole journal are computed again only when the journal
-// changed (a write takes a new sequence number; this store's tombstone
-// collection is counted) or they are digestMaxAge old (a write whose
-// transaction commits after a later one's is seen then at the latest);
-// otherwise they are the last ones. The daemon asks every health_interval,
-// per peer and for each peer's GET /digest, and at 100,000 members a
+// The digests of the whole journal are kept: when the journal changed since
+// (a write takes a new sequence number), only the queues written since are
+// computed again. All of them are computed again after a tombstone
+// collection of this store, and when the last whole computation is
+// digestMaxAge old (a write whose transaction commits after a later one's
+// is seen then at the latest). The daemon asks every health_interval, per
+// peer and for each peer's GET /digest; at 100,000 members a whole
 // computation reads the whole journal.
 func (s *Store) Digests(ctx context.Context, queues []string) ([]QueueDigest, error) {
 	if len(queues) > 0 {
@@ -40,45 +42,104 @@ func (s *Store) Digests(ctx context.Context, queues []string) ([]QueueDigest, er
 	if err != nil {
 		return nil, fmt.Errorf("digest journal: %w", err)
 	}
-	if ds, ok := s.cache.get(seq); ok {
-		return ds, nil
+	base, fresh := s.cache.get(seq)
+	if fresh {
+		return base.ds, nil
+	}
+	if base.ok {
+		return s.digestsSince(ctx, base, seq)
 	}
 	collected := s.cache.collections()
 	ds, err := s.digests(ctx, nil)
 	if err == nil {
-		s.cache.put(seq, collected, ds)
+		s.cache.put(digestSet{seq: seq, collected: collected, at: time.Now(), ds: ds, ok: true})
 	}
 	return ds, err
 }
 
-// digestCache holds the digests of the whole journal at one sequence
-// number and tombstone collection count.
-type digestCache struct {
-	mu        sync.Mutex
-	at        time.Time
+// digestsSince brings base up to seq: the digests of the queues written
+// after base.seq are computed again, the others kept.
+func (s *Store) digestsSince(ctx context.Context, base digestSet, seq int64) ([]QueueDigest, error) {
+	rows, err := s.db.Query(ctx, `SELECT DISTINCT queue_key FROM attribute_state
+		WHERE class = $1 AND seq > $2`, s.class, base.seq)
+	if err != nil {
+		return nil, fmt.Errorf("digest journal: %w", err)
+	}
+	changed, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("digest journal: %w", err)
+	}
+	ds := base.ds
+	if len(changed) > 0 {
+		fresh, err := s.digests(ctx, changed)
+		if err != nil {
+			return nil, err
+		}
+		ds = mergeDigests(base.ds, changed, fresh)
+	}
+	base.seq, base.ds = seq, ds
+	s.cache.put(base)
+	return slices.Clone(ds), nil
+}
+
+// mergeDigests returns ds with the digests of the changed queues replaced
+// by fresh (a changed queue absent from fresh has no row left), in queue
+// key order.
+func mergeDigests(ds []QueueDigest, changed []string, fresh []QueueDigest) []QueueDigest {
+	gone := make(map[string]bool, len(changed))
+	for _, q := range changed {
+		gone[q] = true
+	}
+	out := make([]QueueDigest, 0, len(ds)+len(fresh))
+	for _, d := range ds {
+		if !gone[d.Queue] {
+			out = append(out, d)
+		}
+	}
+	out = append(out, fresh...)
+	slices.SortFunc(out, func(a, b QueueDigest) int { return strings.Compare(a.Queue, b.Queue) })
+	return out
+}
+
+// digestSet is the digests of the whole journal at one sequence number.
+type digestSet struct {
 	seq       int64
-	collected uint64 // collections when the digests were computed
-	now       uint64 // collections so far
+	collected uint64    // tombstone collections when last computed whole
+	at        time.Time // when last computed whole
 	ds        []QueueDigest
 	ok        bool
 }
 
-func (c *digestCache) get(seq int64) ([]QueueDigest, bool) {
+// digestCache holds the last digestSet and counts tombstone collections.
+type digestCache struct {
+	mu   sync.Mutex
+	last digestSet
+	now  uint64 // collections so far
+}
+
+// get returns the cached set and whether it is of seq (fresh); the set's
+// ok is false when it may not be brought up to date (a collection since,
+// or its whole computation is too old).
+func (c *digestCache) get(seq int64) (set digestSet, fresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.ok || c.seq != seq || c.collected != c.now || time.Since(c.at) > digestMaxAge {
-		return nil, false
+	set = c.last
+	set.ds = slices.Clone(set.ds)
+	if !set.ok || set.collected != c.now || time.Since(set.at) > digestMaxAge {
+		return digestSet{}, false
 	}
-	return slices.Clone(c.ds), true
+	return set, set.seq == seq
 }
 
-func (c *digestCache) put(seq int64, collected uint64, ds []QueueDigest) {
+func (c *digestCache) put(set digestSet) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.seq, c.collected, c.ds, c.ok, c.at = seq, collected, slices.Clone(ds), true, time.Now()
+	set.ds = slices.Clone(set.ds)
+	c.last = set
 }
 
-// digestMaxAge bounds how long cached digests are used without a new write.
+// digestMaxAge bounds how long digests are brought up to date from the
+// queues written since, before they are all computed again.
 const digestMaxAge = 30 * time.Second
 
 func (c *digestCache) collections() uint64 {

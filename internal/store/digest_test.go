@@ -73,3 +73,44 @@ func TestDigestsCachedUntilTheJournalChanges(t *testing.T) {
 		t.Fatalf("a tombstone collection left the digests as they were: %+v", afterGC)
 	}
 }
+
+// Brought up to date from the queues written since, the whole journal's
+// digests equal those computed from scratch, whatever queues the writes
+// touched (new ones included).
+func TestDigestsIncrementalEqualWhole(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := t.Context()
+	wall := int64(1)
+	put := func(queue, iface string, present bool) {
+		wall++
+		mustPut(t, s, state.Register{Queue: queue, Interface: iface, Present: present,
+			Stamp: state.Stamp{Wall: wall}, Origin: "sop1"}, PutOptions{})
+	}
+	for _, q := range []string{"billing", "sales", "support"} {
+		put(q, "PJSIP/1", true)
+		put(q, "PJSIP/2", true)
+	}
+	if _, err := s.Digests(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for round, w := range [][2]string{{"sales", "PJSIP/1"}, {"Accounts", "PJSIP/7"}, {"billing", "PJSIP/2"}, {"sales", "PJSIP/3"}} {
+		put(w[0], w[1], round%2 == 0)
+		got, err := s.Digests(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		whole, err := s.digests(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(whole) {
+			t.Fatalf("round %d: %d digests, want %d", round, len(got), len(whole))
+		}
+		for i := range whole {
+			if got[i] != whole[i] {
+				t.Errorf("round %d: %+v, want %+v", round, got[i], whole[i])
+			}
+		}
+	}
+}
