@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/peer"
+	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
+	"github.com/queuesync/queuesync/pkg/ami"
 )
 
 // digester is the part of the journal that sums it up (store.Store).
@@ -86,11 +89,15 @@ func (a *agreement) run(ctx context.Context, interval time.Duration) {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	counter := ami.NewLink(func(ctx context.Context) (*ami.Client, error) {
+		return node.DialAMI(ctx, a.d.cfg().AMI, "off", a.d.opts.Log)
+	})
+	defer counter.Close()
 	for n := 0; ; n++ {
 		a.checkAll(ctx, interval)
 		if n%countEvery == countEvery-1 && a.d.cfg().MetricsListen != "" && a.d.upToDate() {
 			sctx, cancel := context.WithTimeout(ctx, interval)
-			_, _ = a.d.localSnapshot(sctx) // counts the members by state
+			a.countLive(sctx, counter)
 			cancel()
 		}
 		select {
@@ -269,6 +276,30 @@ func (a *agreement) Agreements() []PeerAgreement {
 var membersDesc = []string{"available", "paused", "in_call"}
 
 // countMembers exports queuesync_queue_members from a local snapshot.
+// countLive counts the members by state from the live state alone, read
+// on a manager connection of its own (counter, without events): Asterisk
+// serves one session's actions one after the other, and a read of every
+// member on the daemon's connection held up the live path's actions for as
+// long as it took.
+func (a *agreement) countLive(ctx context.Context, counter *ami.Link) {
+	qs, err := counter.QueueStatus(ctx, "", "")
+	if err != nil {
+		return
+	}
+	v := localView{queues: map[string]string{}, regs: make(map[state.Key]state.Register, len(qs.Members)), inCall: map[state.Key]bool{}}
+	for _, p := range qs.Params {
+		v.queues[strings.ToLower(p.Queue)] = p.Queue
+	}
+	for _, m := range qs.Members {
+		k := state.NewKey(m.Queue, m.Interface)
+		v.regs[k] = state.Register{Present: true, Paused: m.Paused}
+		if m.InCall {
+			v.inCall[k] = true
+		}
+	}
+	a.countMembers(v)
+}
+
 func (a *agreement) countMembers(v localView) {
 	counts := map[string]*[3]int{}
 	for k := range v.queues {

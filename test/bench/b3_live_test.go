@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,6 +232,28 @@ func latencies(chs []*change) (fromSend, fromA samples, missing int) {
 	return fromSend, fromA, missing
 }
 
+// slowest reports when the n slowest changes were sent (seconds into the
+// run) and how long each took, A's event -> B's event: stalls that come
+// at a period point at the periodic work that causes them.
+func slowest(b *testing.B, chs []*change, n int) {
+	var seen []*change
+	for _, c := range chs {
+		if !c.bAt.IsZero() && !c.aAt.IsZero() {
+			seen = append(seen, c)
+		}
+	}
+	if len(seen) == 0 {
+		return
+	}
+	start := chs[0].sent
+	sort.Slice(seen, func(i, j int) bool { return seen[i].bAt.Sub(seen[i].aAt) > seen[j].bAt.Sub(seen[j].aAt) })
+	var parts []string
+	for _, c := range seen[:min(n, len(seen))] {
+		parts = append(parts, fmt.Sprintf("%.2fs:%s", c.sent.Sub(start).Seconds(), ms(c.bAt.Sub(c.aAt))))
+	}
+	say(b, "slowest %d (sent at, A event -> B event ms): %s", len(parts), strings.Join(parts, " "))
+}
+
 // waitApplied waits until every change has an event on B (or timeout).
 func waitApplied(chs []*change, a, b *observer, timeout time.Duration) {
 	deadline := time.Now().Add(timeout)
@@ -372,6 +395,7 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	say(b, "A event seen  -> B event:  p50 %s  p90 %s  p99 %s  max %s ms", ms(fromA.pct(50)), ms(fromA.pct(90)), ms(fromA.pct(99)), ms(fromA.pct(100)))
 	say(b, "baseline: A action sent -> A event:  p50 %s  p99 %s ms", ms(onA.pct(50)), ms(onA.pct(99)))
 	stages(b, chs)
+	slowest(b, chs, 10)
 	h0, h1 := histogram(before, "queuesync_propagation_seconds"), histogram(after, "queuesync_propagation_seconds")
 	p50, n := histQuantile(h0, h1, 0.5)
 	p99, _ := histQuantile(h0, h1, 0.99)

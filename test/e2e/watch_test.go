@@ -242,6 +242,13 @@ func TestWatchAgreementAndDrift(t *testing.T) {
 		m := st.member(q, iface)
 		return m != nil && m.Differs && len(st.Peers) == 1 && !st.Peers[0].Reachable && st.Peers[0].StateAsOf != nil
 	})
+	// A counts its members by state from its own Asterisk every few
+	// checks, whatever B does and whether or not its page is looked at.
+	pause(t, a.node, q, iface, false, "")
+	waitFor(t, "A counts the unpaused member", func() bool {
+		return a.metric(t, fmt.Sprintf(`queuesync_queue_members{queue="%s",state="paused"}`, q)) == "0" &&
+			a.metric(t, fmt.Sprintf(`queuesync_queue_members{queue="%s",state="available"}`, q)) == "1"
+	})
 }
 
 // statusJournals returns what `queuesync status --json` on n says of the
