@@ -277,28 +277,37 @@ var membersDesc = []string{"available", "paused", "in_call"}
 
 // countMembers exports queuesync_queue_members from a local snapshot.
 // countLive counts the members by state from the live state alone, read
-// on a manager connection of its own (counter, without events): Asterisk
-// serves one session's actions one after the other, and a read of every
-// member on the daemon's connection held up the live path's actions for as
-// long as it took.
+// on a manager connection of its own (counter, without events) and one
+// queue at a time. Asterisk holds a queue's lock while it lists the queue's
+// members, and a pause waits for the lock of every queue: one read of every
+// member held up the live path's actions for as long as it took (100 ms
+// at 10,000 members), the reads of one queue each only for an instant.
 func (a *agreement) countLive(ctx context.Context, counter *ami.Link) {
-	qs, err := counter.QueueStatus(ctx, "", "")
+	all, err := counter.QueueStatus(ctx, "", noMember)
 	if err != nil {
 		return
 	}
-	v := localView{queues: map[string]string{}, regs: make(map[state.Key]state.Register, len(qs.Members)), inCall: map[state.Key]bool{}}
-	for _, p := range qs.Params {
+	v := localView{queues: map[string]string{}, regs: map[state.Key]state.Register{}, inCall: map[state.Key]bool{}}
+	for _, p := range all.Params {
 		v.queues[strings.ToLower(p.Queue)] = p.Queue
-	}
-	for _, m := range qs.Members {
-		k := state.NewKey(m.Queue, m.Interface)
-		v.regs[k] = state.Register{Present: true, Paused: m.Paused}
-		if m.InCall {
-			v.inCall[k] = true
+		qs, err := counter.QueueStatus(ctx, p.Queue, "")
+		if err != nil {
+			return
+		}
+		for _, m := range qs.Members {
+			k := state.NewKey(m.Queue, m.Interface)
+			v.regs[k] = state.Register{Present: true, Paused: m.Paused}
+			if m.InCall {
+				v.inCall[k] = true
+			}
 		}
 	}
 	a.countMembers(v)
 }
+
+// noMember is a member filter no member matches: QueueStatus then lists
+// every queue's parameters and no member.
+const noMember = "queuesync:none"
 
 func (a *agreement) countMembers(v localView) {
 	counts := map[string]*[3]int{}
