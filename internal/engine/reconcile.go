@@ -41,6 +41,7 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 	if err := s.commit(ctx, steps); err != nil {
 		return outcomes(steps), err
 	}
+	s.analyzeAfter(ctx, steps)
 	s.reconciled = true
 	if restarted && !s.partial && !s.e.opts.DryRun && !anyFailed(steps) {
 		if err := s.e.opts.Journal.SetStartup(ctx, s.view.Startup); err != nil {
@@ -48,6 +49,39 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 		}
 	}
 	return outcomes(steps), nil
+}
+
+// analyzeThreshold is how many registers a reconcile journals before the
+// journal's statistics are refreshed (a first start, a node's first
+// resync).
+const analyzeThreshold = 1000
+
+// analyzer is the part of a journal that refreshes the database's
+// statistics (store.Store).
+type analyzer interface {
+	Analyze(ctx context.Context) error
+}
+
+// analyzeAfter refreshes the journal's statistics after a reconcile that
+// journalled many registers: the database's plans for the writes that
+// follow were made for a journal that was (nearly) empty.
+func (s *Session) analyzeAfter(ctx context.Context, steps []*step) {
+	a, ok := s.e.opts.Journal.(analyzer)
+	if !ok || s.e.opts.DryRun {
+		return
+	}
+	n := 0
+	for _, st := range steps {
+		if st.put != nil {
+			n++
+		}
+	}
+	if n < analyzeThreshold {
+		return
+	}
+	if err := a.Analyze(ctx); err != nil {
+		s.e.opts.Log.Warn("journal statistics not refreshed", "err", err)
+	}
 }
 
 func anyFailed(steps []*step) bool {

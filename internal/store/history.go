@@ -74,9 +74,11 @@ const historyCTE = `h AS (
 )`
 
 // historySettled completes settleSQL: the history record of the settled
-// write is now applied.
+// write is now applied. st holds one row at most; compared with a scalar
+// subquery, the seq is the index condition (a join with st made PostgreSQL
+// walk every pending record per settle).
 const historySettled = `UPDATE queue_sync_history h SET result = 'applied'
-	FROM st WHERE h.seq = st.seq AND h.result = 'pending'`
+	WHERE h.seq = (SELECT seq FROM st) AND h.result = 'pending'`
 
 // HistoryEntry is one recorded change of a member: the register before
 // (Old, nil when the journal had none) and after (New, whose Stamp and

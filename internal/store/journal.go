@@ -232,6 +232,18 @@ func (s *Store) get(ctx context.Context, k state.Key) (Entry, bool, error) {
 	return e, err == nil, err
 }
 
+// Analyze refreshes PostgreSQL's statistics of the journal and history
+// tables. Until they are gathered (autovacuum may take a minute), plans made
+// for a journal that was empty stay in use after it filled: after a first
+// reconcile of 10,000 members, the first batches of writes took 1.2 s
+// instead of 30 ms.
+func (s *Store) Analyze(ctx context.Context) error {
+	if _, err := s.db.Exec(ctx, `ANALYZE attribute_state, queue_sync_history`); err != nil {
+		return fmt.Errorf("analyze journal: %w", err)
+	}
+	return nil
+}
+
 // GetMany returns the entries stored under keys, in one round trip; a key
 // the journal does not hold is absent from the map.
 func (s *Store) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]Entry, error) {

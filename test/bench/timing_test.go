@@ -76,6 +76,14 @@ func (t *timingJournal) Get(ctx context.Context, k state.Key) (store.Entry, bool
 	return t.j.Get(ctx, k)
 }
 
+func (t *timingJournal) Analyze(ctx context.Context) error {
+	defer t.note("Analyze", time.Now())
+	if a, ok := t.j.(interface{ Analyze(context.Context) error }); ok {
+		return a.Analyze(ctx)
+	}
+	return nil
+}
+
 func (t *timingJournal) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]store.Entry, error) {
 	defer t.note("GetMany", time.Now())
 	return t.j.GetMany(ctx, keys)
