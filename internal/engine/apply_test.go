@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -259,5 +260,46 @@ func TestApplySameVersionInSync(t *testing.T) {
 	o := byKey(t, b.apply("sop1", en.Register), "sales", "PJSIP/1001")
 	if o.Result != engine.InSync || b.maxSeq() != seq || len(b.ami.Calls()) != 0 {
 		t.Errorf("re-applied register: %s", describe([]engine.Outcome{o}))
+	}
+}
+
+// A batch larger than one commit chunk is journalled, acted on and settled
+// chunk by chunk, the stages overlapping: every register ends applied,
+// settled, and live in Asterisk.
+func TestApplyManyPipelined(t *testing.T) {
+	a, clk := solo(t)
+	a.reconcile()
+	clk.Advance(time.Second)
+	var regs []state.Register
+	for i := range 600 {
+		regs = append(regs, peerReg(clk, "sales", fmt.Sprintf("PJSIP/%d", 5000+i), func(r *state.Register) {
+			r.Paused, r.PausedReason, r.Penalty = i%2 == 0, "", i%5
+			if r.Paused {
+				r.PausedReason = "batch"
+			}
+		}))
+	}
+	outs := a.apply("sop2", regs...)
+	if len(outs) != len(regs) {
+		t.Fatalf("%d outcomes for %d registers", len(outs), len(regs))
+	}
+	for _, o := range outs {
+		if o.Result != engine.Applied {
+			t.Fatalf("not applied: %s", describe([]engine.Outcome{o}))
+		}
+	}
+	for _, en := range a.entries() {
+		if en.Pending {
+			t.Errorf("%s/%s still pending", en.Queue, en.Interface)
+		}
+	}
+	if got := len(a.srv.Members("sales")); got != len(regs) {
+		t.Errorf("Asterisk holds %d members of sales, want %d", got, len(regs))
+	}
+	for _, r := range regs[:20] {
+		m := a.live(r.Queue, r.Interface)
+		if m == nil || m.Paused != r.Paused || m.Penalty != r.Penalty || m.PausedReason != r.PausedReason {
+			t.Errorf("%s live %+v, want %+v", r.Interface, m, r)
+		}
 	}
 }

@@ -20,8 +20,9 @@ type Session struct {
 	journal    map[state.Key]store.Entry
 	reconciled bool
 	ended      bool
-	scoped     bool // the view holds only some members (BeginMembers)
-	partial    bool // the view holds only some queues or members: Reconcile must not record Asterisk's start
+	mu         sync.Mutex // guards journal and view while a commit's stages run at once
+	scoped     bool       // the view holds only some members (BeginMembers)
+	partial    bool       // the view holds only some queues or members: Reconcile must not record Asterisk's start
 }
 
 // End releases the engine's lock. It is safe to call more than once.
@@ -67,18 +68,71 @@ func (s *Session) Entries() []store.Entry {
 }
 
 // commit journals the steps' registers, runs their AMI actions and settles
-// them. In a dry run it only updates the session's own picture.
+// them. In a dry run it only updates the session's own picture. A large
+// commit runs as a pipeline of chunks (commitChunk): the journal writes of
+// one chunk overlap the actions of those before it, and their settles.
 func (s *Session) commit(ctx context.Context, steps []*step) error {
-	if err := s.journalSteps(ctx, steps); err != nil {
-		return err
+	var err error
+	if len(steps) <= commitChunk {
+		err = s.commitOnce(ctx, steps)
+	} else {
+		err = s.commitPipelined(ctx, steps)
 	}
-	s.runActions(ctx, steps)
-	err := s.settleSteps(ctx, steps)
 	s.logSteps(ctx, steps)
 	if err == nil {
 		s.recordRestores(ctx, steps)
 	}
 	return err
+}
+
+// commitChunk is how many steps one stage of a commit carries.
+const commitChunk = 250
+
+func (s *Session) commitOnce(ctx context.Context, steps []*step) error {
+	if err := s.journalSteps(ctx, steps); err != nil {
+		return err
+	}
+	s.runActions(ctx, steps, make(chan struct{}, s.e.opts.Workers))
+	return s.settleSteps(ctx, steps)
+}
+
+// commitPipelined is commitOnce chunk by chunk, the stages overlapping. A
+// chunk is acted on only once its registers are journalled (pending), and
+// settled only once its actions are done; when a journal write fails, the
+// chunks journalled before it are still acted on and settled.
+func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
+	acted := make(chan []*step, (len(steps)+commitChunk-1)/commitChunk)
+	settled := make(chan error, 1)
+	go func() {
+		var err error
+		for chunk := range acted {
+			if e := s.settleSteps(ctx, chunk); err == nil {
+				err = e
+			}
+		}
+		settled <- err
+	}()
+	sem := make(chan struct{}, s.e.opts.Workers) // shared: the actions of every chunk in flight at once
+	var wg sync.WaitGroup
+	var jerr error
+	for start := 0; start < len(steps); start += commitChunk {
+		chunk := steps[start:min(start+commitChunk, len(steps))]
+		if jerr = s.journalSteps(ctx, chunk); jerr != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.runActions(ctx, chunk, sem)
+			acted <- chunk
+		}()
+	}
+	wg.Wait()
+	close(acted)
+	if serr := <-settled; jerr == nil {
+		return serr
+	}
+	return jerr
 }
 
 // logSteps logs each decision that changed something, at debug level: what
@@ -149,6 +203,8 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 			return fmt.Errorf("journal %d changes: %w", len(regs), err)
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for i, st := range sts {
 		if res != nil && res[i].Err != nil {
 			// This one member cannot be journalled (a queue or interface
@@ -168,9 +224,8 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 }
 
 // runActions runs each step's actions in order, steps concurrently (AMI
-// pipelines them), bounded by Options.Workers.
-func (s *Session) runActions(ctx context.Context, steps []*step) {
-	sem := make(chan struct{}, s.e.opts.Workers)
+// pipelines them), bounded by sem (Options.Workers slots).
+func (s *Session) runActions(ctx context.Context, steps []*step, sem chan struct{}) {
 	var wg sync.WaitGroup
 	for _, st := range steps {
 		if len(st.out.Actions) == 0 || st.out.Result == Stale {
@@ -189,6 +244,8 @@ func (s *Session) runActions(ctx context.Context, steps []*step) {
 		}(st)
 	}
 	wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, st := range steps {
 		if st.out.Result != Failed && st.out.Result != Stale && len(st.out.Actions) > 0 {
 			s.setLive(st.target)
@@ -198,6 +255,7 @@ func (s *Session) runActions(ctx context.Context, steps []*step) {
 
 func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
 	var done []state.Register
+	s.mu.Lock()
 	for _, st := range steps {
 		if !st.settle || st.out.Result == Failed || st.out.Result == Stale || st.out.Result == Skipped {
 			continue
@@ -208,6 +266,7 @@ func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
 		s.journal[k] = en
 		done = append(done, st.target)
 	}
+	s.mu.Unlock()
 	if s.e.opts.DryRun || len(done) == 0 {
 		return nil
 	}

@@ -45,10 +45,7 @@ func BenchmarkDaemonRSS(b *testing.B) {
 			if !waitIdleMax(b, 30*time.Second) {
 				say(b, "%s members: Asterisk B still busy with device states; the reconcile times below are slowed by it", sz.name)
 			}
-			if err := bed.Env.RecreateDB("qs_bench_rss"); err != nil {
-				b.Fatal(err)
-			}
-			dbURL := bed.Env.DBURL("qs_bench_rss")
+			dbURL := scratchDB(b, "qs_bench_rss") // empty and migrated
 			conf := harness.Override{DBURL: dbURL, PeerURL: "http://127.0.0.1:1"}
 			for _, run := range []string{"first start", "restart"} {
 				t0 := time.Now()
