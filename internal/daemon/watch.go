@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -155,14 +156,26 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 		return err
 	}
 	outs, err := sess.Reconcile(ctx)
+	members := len(sess.View().Members)
 	sess.End()
 	if err == nil && d.link.Generation() == gen {
 		d.reconciled.Store(gen)
 	}
 	d.opts.Log.Info("reconciled live state", "why", why, "changes", countChanged(outs))
 	d.recordLocal(outs, d.opts.Now())
+	if members+len(outs) >= returnMemoryAfter {
+		// The reconcile held every member twice (live and journal) for a
+		// moment; the daemon then holds none until the next gap. Give the
+		// memory back to the system now rather than over minutes.
+		outs = nil
+		debug.FreeOSMemory()
+	}
 	return err
 }
+
+// returnMemoryAfter is the size of a reconcile (members read, changes
+// made) after which the daemon returns its freed memory to the system.
+const returnMemoryAfter = 5000
 
 // upToDate reports whether the current AMI connection is the one the
 // journal was last fully reconciled on. Until it is, a session scoped to some

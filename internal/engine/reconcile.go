@@ -264,8 +264,7 @@ func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key, s
 		queue, iface = live.Queue, live.Interface
 	}
 	reg := state.Observed(queue, iface, live, s.observedStamp(prev, live), s.e.opts.Node)
-	out := s.outcome(reg, Journalled)
-	out.Local = prev
+	out := Outcome{Queue: reg.Queue, Interface: reg.Interface, Local: prev, Winner: &reg, Result: Journalled}
 	return &step{out: out, put: &reg, target: reg, source: source}
 }
 

@@ -53,17 +53,25 @@ type step struct {
 
 // Entries returns the journal entries the session holds, sorted by key.
 func (s *Session) Entries() []store.Entry {
-	out := make([]store.Entry, 0, len(s.journal))
-	for _, en := range s.journal {
-		out = append(out, en)
+	type keyed struct {
+		k  state.Key
+		en store.Entry
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].Key(), out[j].Key()
+	all := make([]keyed, 0, len(s.journal))
+	for k, en := range s.journal {
+		all = append(all, keyed{k, en})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		a, b := all[i].k, all[j].k
 		if a.Queue != b.Queue {
 			return a.Queue < b.Queue
 		}
 		return a.Interface < b.Interface
 	})
+	out := make([]store.Entry, len(all))
+	for i, x := range all {
+		out[i] = x.en
+	}
 	return out
 }
 
