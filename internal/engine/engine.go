@@ -131,15 +131,28 @@ func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	entries, err := e.opts.Journal.List(ctx, queues)
-	if err != nil {
-		return nil, err
-	}
 	// A session of some queues must not record Asterisk's start as
 	// reconciled: the other queues are not.
-	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(entries)), partial: len(queues) > 0}
-	for _, en := range entries {
-		s.journal[en.Key()] = en
+	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(view.Members)), partial: len(queues) > 0}
+	if err := e.listJournal(ctx, queues, func(en store.Entry) { s.journal[en.Key()] = en }); err != nil {
+		return nil, err
 	}
 	return s, nil
+}
+
+// listEacher is a journal that lists its entries as they arrive
+// (store.Store): the session's map is then the only copy of the journal.
+type listEacher interface {
+	ListEach(ctx context.Context, queues []string, each func(store.Entry)) error
+}
+
+func (e *Engine) listJournal(ctx context.Context, queues []string, each func(store.Entry)) error {
+	if l, ok := e.opts.Journal.(listEacher); ok {
+		return l.ListEach(ctx, queues, each)
+	}
+	entries, err := e.opts.Journal.List(ctx, queues)
+	for _, en := range entries {
+		each(en)
+	}
+	return err
 }

@@ -58,42 +58,13 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 			v.Queues[strings.ToLower(p.Queue)] = p.Queue
 		}
 	}
-	names := map[string]string{}
 	for _, m := range qs.Members {
 		if want(m.Queue) {
-			m = compact(m, names)
 			k := state.NewKey(m.Queue, m.Interface)
 			v.Members[k] = e.live(k, m)
 		}
 	}
 	return v, nil
-}
-
-// compact returns m with its strings copied out of the AMI message they
-// all share, the queue name and membership interned in names: a view of
-// every member keeps each member's few values, not each member's whole
-// message (at 100,000 members, some 40 MB).
-func compact(m ami.QueueMember, names map[string]string) ami.QueueMember {
-	intern := func(s string) string {
-		if v, ok := names[s]; ok {
-			return v
-		}
-		v := strings.Clone(s)
-		names[v] = v
-		return v
-	}
-	iface := strings.Clone(m.Interface)
-	same := func(s string) string {
-		if s == m.Interface {
-			return iface
-		}
-		return strings.Clone(s)
-	}
-	m.Queue, m.Membership = intern(m.Queue), intern(m.Membership)
-	m.Name, m.StateInterface = same(m.Name), same(m.StateInterface)
-	m.PausedReason = strings.Clone(m.PausedReason)
-	m.Interface = iface
-	return m
 }
 
 // queueStatus reads the members of queues (every queue when empty or many).

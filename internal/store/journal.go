@@ -268,13 +268,39 @@ func (s *Store) GetMany(ctx context.Context, keys []state.Key) (map[state.Key]En
 // matched case-insensitively, or of every queue when queues is empty,
 // ordered by queue key then interface key.
 func (s *Store) List(ctx context.Context, queues []string) ([]Entry, error) {
+	var out []Entry
+	if err := s.ListEach(ctx, queues, func(e Entry) { out = append(out, e) }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ListEach calls each with every entry List would return, in the same
+// order, as the rows arrive: the caller keeps what it needs without the
+// whole journal held twice.
+func (s *Store) ListEach(ctx context.Context, queues []string, each func(Entry)) error {
 	var keys []string
 	for _, q := range queues {
 		keys = append(keys, state.NewKey(q, "").Queue)
 	}
-	return s.queryEntries(ctx, "list journal", `SELECT `+entryColumns+` FROM attribute_state
+	rows, err := s.db.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
 		WHERE class = $1 AND ($2::text[] IS NULL OR queue_key = ANY($2))
 		ORDER BY queue_key, iface_key`, s.class, keys)
+	if err != nil {
+		return fmt.Errorf("list journal: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return fmt.Errorf("list journal: %w", err)
+		}
+		each(e)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list journal: %w", err)
+	}
+	return nil
 }
 
 // ListPending returns the entries whose pending flag is set, in sequence

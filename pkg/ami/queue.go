@@ -53,13 +53,16 @@ func (c *Client) QueueStatus(ctx context.Context, queue, member string) (QueueSt
 	if member != "" {
 		a.Headers = append(a.Headers, Header{Key: "Member", Value: member})
 	}
-	// Each item is decoded as it arrives: the raw messages of a large node
-	// (about 320 bytes a member on the wire) are never held all at once.
+	// Each item is decoded as it arrives and its values copied out of it:
+	// the raw messages of a large node (about 320 bytes a member on the
+	// wire) are never held all at once, nor kept alive by the members
+	// decoded from them.
 	var st QueueStatus
+	names := map[string]string{}
 	_, err := c.DoListEach(ctx, a, func(it Message) {
 		switch ev := it.Event(); {
 		case strings.EqualFold(ev, "QueueMember"):
-			st.Members = append(st.Members, DecodeQueueMember(it))
+			st.Members = append(st.Members, detach(DecodeQueueMember(it), names))
 		case strings.EqualFold(ev, "QueueParams"):
 			st.Params = append(st.Params, DecodeQueueParams(it))
 		}
@@ -68,6 +71,32 @@ func (c *Client) QueueStatus(ctx context.Context, queue, member string) (QueueSt
 		return QueueStatus{}, err
 	}
 	return st, nil
+}
+
+// detach returns m with its strings copied out of the message they all
+// share; queue names and memberships, repeated in every item, are shared
+// through names.
+func detach(m QueueMember, names map[string]string) QueueMember {
+	intern := func(s string) string {
+		if v, ok := names[s]; ok {
+			return v
+		}
+		v := strings.Clone(s)
+		names[v] = v
+		return v
+	}
+	iface := strings.Clone(m.Interface)
+	same := func(s string) string {
+		if s == m.Interface {
+			return iface
+		}
+		return strings.Clone(s)
+	}
+	m.Queue, m.Membership = intern(m.Queue), intern(m.Membership)
+	m.Name, m.StateInterface = same(m.Name), same(m.StateInterface)
+	m.PausedReason = strings.Clone(m.PausedReason)
+	m.Interface = iface
+	return m
 }
 
 // QueueAddRequest describes a dynamic member to add.
