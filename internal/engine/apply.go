@@ -56,7 +56,7 @@ func (s *Session) decide(from string, r state.Register) *step {
 	if ok {
 		out.Local = ptr(cur.Register)
 		if !r.Newer(cur.Register) {
-			out.Winner, out.Result = ptr(cur.Register), Stale
+			out.Winner, out.Result = out.Local, Stale
 			if cur.Version() == r.Version() {
 				out.Result = InSync
 			}

@@ -32,23 +32,46 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 	if restarted {
 		s.e.assumeDefaultRinginuse(s.view)
 	}
-	var steps []*step
-	for _, k := range s.keys() {
-		if st := s.reconcileKey(k, restarted); st != nil {
-			steps = append(steps, st)
-		}
+	outs, failed, err := s.reconcileKeys(ctx, s.keys(), restarted)
+	if err != nil {
+		return outs, err
 	}
-	if err := s.commit(ctx, steps); err != nil {
-		return outcomes(steps), err
-	}
-	s.analyzeAfter(ctx, steps)
 	s.reconciled = true
-	if restarted && !s.partial && !s.e.opts.DryRun && !anyFailed(steps) {
+	if restarted && !s.partial && !s.e.opts.DryRun && !failed {
 		if err := s.e.opts.Journal.SetStartup(ctx, s.view.Startup); err != nil {
-			return outcomes(steps), fmt.Errorf("record asterisk start: %w", err)
+			return outs, fmt.Errorf("record asterisk start: %w", err)
 		}
 	}
-	return outcomes(steps), nil
+	return outs, nil
+}
+
+// reconcileChunk is how many keys a reconcile decides and commits at a
+// time: a node's first reconcile (every member new) then holds the
+// decisions of one chunk, not of every member, at once.
+const reconcileChunk = 5000
+
+// reconcileKeys reconciles keys chunk by chunk and returns the outcomes,
+// whether any failed, and the first error (the chunks after it are not
+// reconciled).
+func (s *Session) reconcileKeys(ctx context.Context, keys []state.Key, restarted bool) (outs []Outcome, failed bool, err error) {
+	analyzed := false
+	for start := 0; start < len(keys); start += reconcileChunk {
+		var steps []*step
+		for _, k := range keys[start:min(start+reconcileChunk, len(keys))] {
+			if st := s.reconcileKey(k, restarted); st != nil {
+				steps = append(steps, st)
+			}
+		}
+		err := s.commit(ctx, steps)
+		outs, failed = append(outs, outcomes(steps)...), failed || anyFailed(steps)
+		if err != nil {
+			return outs, failed, err
+		}
+		if !analyzed {
+			analyzed = s.analyzeAfter(ctx, steps)
+		}
+	}
+	return outs, failed, nil
 }
 
 // analyzeThreshold is how many registers a reconcile journals before the
@@ -62,13 +85,14 @@ type analyzer interface {
 	Analyze(ctx context.Context) error
 }
 
-// analyzeAfter refreshes the journal's statistics after a reconcile that
-// journalled many registers: the database's plans for the writes that
-// follow were made for a journal that was (nearly) empty.
-func (s *Session) analyzeAfter(ctx context.Context, steps []*step) {
+// analyzeAfter refreshes the journal's statistics after steps that
+// journalled many registers, and reports whether it did: the database's
+// plans for the writes that follow were made for a journal that was
+// (nearly) empty.
+func (s *Session) analyzeAfter(ctx context.Context, steps []*step) bool {
 	a, ok := s.e.opts.Journal.(analyzer)
 	if !ok || s.e.opts.DryRun {
-		return
+		return false
 	}
 	n := 0
 	for _, st := range steps {
@@ -77,11 +101,12 @@ func (s *Session) analyzeAfter(ctx context.Context, steps []*step) {
 		}
 	}
 	if n < analyzeThreshold {
-		return
+		return false
 	}
 	if err := a.Analyze(ctx); err != nil {
 		s.e.opts.Log.Warn("journal statistics not refreshed", "err", err)
 	}
+	return true
 }
 
 func anyFailed(steps []*step) bool {
@@ -265,7 +290,8 @@ func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key, s
 	}
 	reg := state.Observed(queue, iface, live, s.observedStamp(prev, live), s.e.opts.Node)
 	out := Outcome{Queue: reg.Queue, Interface: reg.Interface, Local: prev, Winner: &reg, Result: Journalled}
-	return &step{out: out, put: &reg, target: reg, source: source}
+	// No target: an observation has no actions and is not settled.
+	return &step{out: out, put: &reg, source: source}
 }
 
 // observedStamp dates a local change no daemon saw: at the time Asterisk
