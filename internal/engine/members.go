@@ -66,15 +66,7 @@ func distinctMembers(ms []Member) ([]Member, []state.Key) {
 // QueueStatus actions all in flight at once.
 func (s *Session) readLives(ctx context.Context, ms []Member) error {
 	res := make([]liveRead, len(ms))
-	var wg sync.WaitGroup
-	for i, m := range ms {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res[i] = s.e.readLive(ctx, m)
-		}()
-	}
-	wg.Wait()
+	concurrently(len(ms), func(i int) { res[i] = s.e.readLive(ctx, ms[i]) })
 	var errs []error
 	for i, r := range res {
 		if r.err != nil {
@@ -84,6 +76,20 @@ func (s *Session) readLives(ctx context.Context, ms []Member) error {
 		s.setRead(ms[i], r)
 	}
 	return errors.Join(errs...)
+}
+
+// concurrently runs f(0) .. f(n-1) at once and waits for them all: reads
+// on one AMI connection, which pipelines them.
+func concurrently(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // liveRead is what Asterisk reported of one member: its queue's name (""

@@ -78,17 +78,11 @@ func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueSta
 	}
 	parts := make([]ami.QueueStatus, len(queues))
 	errs := make([]error, len(queues))
-	var wg sync.WaitGroup
-	for i, q := range queues {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, q, ""); errs[i] != nil {
-				errs[i] = fmt.Errorf("read queue status of %s: %w", q, errs[i])
-			}
-		}()
-	}
-	wg.Wait()
+	concurrently(len(queues), func(i int) {
+		if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, queues[i], ""); errs[i] != nil {
+			errs[i] = fmt.Errorf("read queue status of %s: %w", queues[i], errs[i])
+		}
+	})
 	var all ami.QueueStatus
 	for _, p := range parts {
 		all.Params = append(all.Params, p.Params...)
