@@ -185,7 +185,10 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 pg_up() {
 	local bin port
 	bin=$(pg_bin)
-	port=$(free_port 55432)
+	# From a port of this testbed's own (55432 for the default base port
+	# 5038, 56432 for 6038...): testbeds side by side never take each
+	# other's port, not even while one's PostgreSQL is stopped by a fault.
+	port=$(free_port $((55432 + BASEPORT - 5038)))
 	mkdir -p "$STATE/pg"
 	[ "$(id -u)" = 0 ] && chown postgres "$STATE/pg"
 	as_pg "$bin/initdb" -D "$STATE/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >"$STATE/pg/initdb.log" 2>&1 ||
