@@ -155,26 +155,28 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 	if err != nil {
 		return err
 	}
-	outs, err := sess.Reconcile(ctx)
+	changes, now := 0, d.opts.Now()
+	err = sess.ReconcileEach(ctx, func(outs []engine.Outcome) {
+		changes += countChanged(outs)
+		d.recordLocal(outs, now)
+	})
 	members := len(sess.View().Members)
 	sess.End()
 	if err == nil && d.link.Generation() == gen {
 		d.reconciled.Store(gen)
 	}
-	d.opts.Log.Info("reconciled live state", "why", why, "changes", countChanged(outs))
-	d.recordLocal(outs, d.opts.Now())
-	if members+len(outs) >= returnMemoryAfter {
+	d.opts.Log.Info("reconciled live state", "why", why, "changes", changes)
+	if members >= returnMemoryAfter {
 		// The reconcile held every member twice (live and journal) for a
 		// moment; the daemon then holds none until the next gap. Give the
 		// memory back to the system now rather than over minutes.
-		outs = nil
 		debug.FreeOSMemory()
 	}
 	return err
 }
 
-// returnMemoryAfter is the size of a reconcile (members read, changes
-// made) after which the daemon returns its freed memory to the system.
+// returnMemoryAfter is the size of a reconcile (members read) after which
+// the daemon returns its freed memory to the system.
 const returnMemoryAfter = 5000
 
 // upToDate reports whether the current AMI connection is the one the

@@ -19,9 +19,19 @@ import (
 // reconciled against this run of Asterisk: once it has, every later
 // difference is a real change, however old the register.
 func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
+	var outs []Outcome
+	err := s.ReconcileEach(ctx, func(chunk []Outcome) { outs = append(outs, chunk...) })
+	return outs, err
+}
+
+// ReconcileEach is Reconcile handing each chunk's outcomes to each as soon
+// as the chunk is committed, instead of returning them all at the end: a
+// caller that only records them (the daemon) holds none of a large
+// node's.
+func (s *Session) ReconcileEach(ctx context.Context, each func([]Outcome)) error {
 	last, err := s.e.opts.Journal.Startup(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read last asterisk start: %w", err)
+		return fmt.Errorf("read last asterisk start: %w", err)
 	}
 	if s.scoped && s.view.Startup.IsZero() {
 		// A few members cannot tell when Asterisk started: trust the last
@@ -32,17 +42,17 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 	if restarted {
 		s.e.assumeDefaultRinginuse(s.view)
 	}
-	outs, failed, err := s.reconcileKeys(ctx, s.keys(), restarted)
+	failed, err := s.reconcileKeys(ctx, s.keys(), restarted, each)
 	if err != nil {
-		return outs, err
+		return err
 	}
 	s.reconciled = true
 	if restarted && !s.partial && !s.e.opts.DryRun && !failed {
 		if err := s.e.opts.Journal.SetStartup(ctx, s.view.Startup); err != nil {
-			return outs, fmt.Errorf("record asterisk start: %w", err)
+			return fmt.Errorf("record asterisk start: %w", err)
 		}
 	}
-	return outs, nil
+	return nil
 }
 
 // reconcileChunk is how many keys a reconcile decides and commits at a
@@ -50,10 +60,10 @@ func (s *Session) Reconcile(ctx context.Context) ([]Outcome, error) {
 // decisions of one chunk, not of every member, at once.
 const reconcileChunk = 5000
 
-// reconcileKeys reconciles keys chunk by chunk and returns the outcomes,
-// whether any failed, and the first error (the chunks after it are not
-// reconciled).
-func (s *Session) reconcileKeys(ctx context.Context, keys []state.Key, restarted bool) (outs []Outcome, failed bool, err error) {
+// reconcileKeys reconciles keys chunk by chunk, hands each chunk's
+// outcomes to each, and returns whether any failed and the first error (the
+// chunks after it are not reconciled).
+func (s *Session) reconcileKeys(ctx context.Context, keys []state.Key, restarted bool, each func([]Outcome)) (failed bool, err error) {
 	analyzed := false
 	for start := 0; start < len(keys); start += reconcileChunk {
 		var steps []*step
@@ -63,15 +73,16 @@ func (s *Session) reconcileKeys(ctx context.Context, keys []state.Key, restarted
 			}
 		}
 		err := s.commit(ctx, steps)
-		outs, failed = append(outs, outcomes(steps)...), failed || anyFailed(steps)
+		failed = failed || anyFailed(steps)
+		each(outcomes(steps))
 		if err != nil {
-			return outs, failed, err
+			return failed, err
 		}
 		if !analyzed {
 			analyzed = s.analyzeAfter(ctx, steps)
 		}
 	}
-	return outs, failed, nil
+	return failed, nil
 }
 
 // analyzeThreshold is how many registers a reconcile journals before the
