@@ -43,7 +43,7 @@ var fieldDocs = []struct{ key, doc string }{
 	{"health_interval", "How often each peer's health is checked; a peer that answers again gets its backlog and a resync at once."},
 	{"max_clock_skew", "How far in the future a peer's stamp may be; a stamp further ahead is refused (check NTP)."},
 	{"tombstone_ttl", "How long removals (tombstones) are remembered."},
-	{"shutdown_timeout", "How long a stopping daemon lets deliveries in flight finish."},
+	{"shutdown_timeout", "How long a stopping daemon lets the peer API's requests in flight finish (a delivery in flight gets one health_interval more: a peer that does not answer is sent it again after the restart)."},
 	{"history_retention", "How long the history of changes (queuesync history, the status page) is kept."},
 	{"history_max_rows", "The most changes the history keeps; the oldest are collected first. 0: no cap. Default: 1000000."},
 	{"web_listen", "HOST:PORT of the read-only status page (GET /, and /api/v1/queues for wallboards); empty (the default) disables it. It is served over HTTPS with the tls: certificate when one is set. Prefer a loopback address or a management network. A change needs a restart of the daemon."},

@@ -158,10 +158,13 @@ func (p *deliverer) setDown(ctx context.Context, err error) {
 }
 
 // drain sends everything past the watermark, batch by batch. A batch in
-// flight is finished even when ctx is cancelled (shutdown drains it).
+// flight when ctx is cancelled (shutdown) is given one more health
+// interval to finish, not more: sent again after the restart, it would only
+// be found in sync, and a peer that does not answer (stopped, partitioned)
+// must not hold up the shutdown until its timeout.
 func (p *deliverer) drain(ctx context.Context) error {
 	for ctx.Err() == nil {
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		bctx, cancel := p.batchContext(ctx)
 		n, err := p.sendBatch(bctx)
 		cancel()
 		if err != nil || n < batchSize {
@@ -169,6 +172,22 @@ func (p *deliverer) drain(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// batchContext bounds one batch: 30 s, and one health interval once ctx
+// ends.
+func (p *deliverer) batchContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	stop := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(p.interval)
+		defer t.Stop()
+		select {
+		case <-bctx.Done():
+		case <-t.C:
+			cancel()
+		}
+	})
+	return bctx, func() { stop(); cancel() }
 }
 
 func (p *deliverer) sendBatch(ctx context.Context) (int, error) {
