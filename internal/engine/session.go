@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 
 	"github.com/queuesync/queuesync/internal/state"
@@ -53,24 +52,14 @@ type step struct {
 
 // Entries returns the journal entries the session holds, sorted by key.
 func (s *Session) Entries() []store.Entry {
-	type keyed struct {
-		k  state.Key
-		en store.Entry
+	keys := make([]state.Key, 0, len(s.journal))
+	for k := range s.journal {
+		keys = append(keys, k)
 	}
-	all := make([]keyed, 0, len(s.journal))
-	for k, en := range s.journal {
-		all = append(all, keyed{k, en})
-	}
-	sort.Slice(all, func(i, j int) bool {
-		a, b := all[i].k, all[j].k
-		if a.Queue != b.Queue {
-			return a.Queue < b.Queue
-		}
-		return a.Interface < b.Interface
-	})
-	out := make([]store.Entry, len(all))
-	for i, x := range all {
-		out[i] = x.en
+	sortKeys(keys)
+	out := make([]store.Entry, len(keys))
+	for i, k := range keys {
+		out[i] = s.journal[k]
 	}
 	return out
 }

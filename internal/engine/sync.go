@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
@@ -152,17 +153,32 @@ func (s *Session) Pushable(p Peer, known *peer.Snapshot) []state.Register {
 			theirs[r.Key()] = r.Version()
 		}
 	}
-	var regs []state.Register
-	for _, en := range s.Entries() {
+	var keys []state.Key
+	for k, en := range s.journal {
 		if !p.Shares(en.Queue) {
 			continue
 		}
-		if v, ok := theirs[en.Key()]; known != nil && ok && v == en.Version() {
+		if v, ok := theirs[k]; known != nil && ok && v == en.Version() {
 			continue
 		}
-		regs = append(regs, en.Register)
+		keys = append(keys, k)
+	}
+	sortKeys(keys) // only what is sent, in key order
+	regs := make([]state.Register, len(keys))
+	for i, k := range keys {
+		regs[i] = s.journal[k].Register
 	}
 	return regs
+}
+
+// sortKeys sorts keys by queue, then interface.
+func sortKeys(keys []state.Key) {
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Queue != keys[j].Queue {
+			return keys[i].Queue < keys[j].Queue
+		}
+		return keys[i].Interface < keys[j].Interface
+	})
 }
 
 func dryPushed(name string, regs []state.Register, known *peer.Snapshot) []Outcome {
