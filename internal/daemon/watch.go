@@ -150,6 +150,11 @@ func (d *Daemon) captureWith(ctx context.Context, begin func() (*engine.Session,
 
 // reconcileAll reconciles every member and wakes the deliverers.
 func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
+	// A full reconcile holds every member twice for a moment (live state
+	// and journal) and makes a burst of garbage: collecting more often
+	// meanwhile keeps the peak near what is live (a first start at 100,000
+	// members peaked at 175 MB instead of 208 MB, in the same time).
+	defer debug.SetGCPercent(debug.SetGCPercent(reconcileGCPercent))
 	gen := d.link.Generation()
 	sess, err := d.eng.Begin(ctx, nil)
 	if err != nil {
@@ -174,6 +179,10 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 	}
 	return err
 }
+
+// reconcileGCPercent is the garbage collector's GOGC during a full
+// reconcile (the runtime's default is 100).
+const reconcileGCPercent = 25
 
 // returnMemoryAfter is the size of a reconcile (members read) after which
 // the daemon returns its freed memory to the system.
