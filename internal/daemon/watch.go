@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
@@ -154,7 +155,7 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 	// and journal) and makes a burst of garbage: collecting more often
 	// meanwhile keeps the peak near what is live (a first start at 100,000
 	// members peaked at 175 MB instead of 208 MB, in the same time).
-	defer debug.SetGCPercent(debug.SetGCPercent(reconcileGCPercent))
+	defer lowerGC()()
 	gen := d.link.Generation()
 	sess, err := d.eng.Begin(ctx, nil)
 	if err != nil {
@@ -183,6 +184,32 @@ func (d *Daemon) reconcileAll(ctx context.Context, why string) error {
 // reconcileGCPercent is the garbage collector's GOGC during a full
 // reconcile (the runtime's default is 100).
 const reconcileGCPercent = 25
+
+// gcLow counts the full reconciles running (the watch's, a peer's state
+// request's, a peer change's): GOGC is the process's, so the first to
+// start lowers it and the last to end puts it back.
+var gcLow struct {
+	sync.Mutex
+	running, saved int
+}
+
+// lowerGC sets GOGC to reconcileGCPercent until the returned func is
+// called.
+func lowerGC() (restore func()) {
+	gcLow.Lock()
+	defer gcLow.Unlock()
+	if gcLow.running == 0 {
+		gcLow.saved = debug.SetGCPercent(reconcileGCPercent)
+	}
+	gcLow.running++
+	return func() {
+		gcLow.Lock()
+		defer gcLow.Unlock()
+		if gcLow.running--; gcLow.running == 0 {
+			debug.SetGCPercent(gcLow.saved)
+		}
+	}
+}
 
 // returnMemoryAfter is the size of a reconcile (members read) after which
 // the daemon returns its freed memory to the system.
