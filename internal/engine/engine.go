@@ -26,7 +26,6 @@ type AMI interface {
 // Journal is what the engine needs from the node's journal (internal/store).
 type Journal interface {
 	List(ctx context.Context, queues []string) ([]store.Entry, error)
-	Get(ctx context.Context, k state.Key) (store.Entry, bool, error)
 	// GetMany returns the entries of keys in one round trip.
 	GetMany(ctx context.Context, keys []state.Key) (map[state.Key]store.Entry, error)
 	PutMany(ctx context.Context, regs []state.Register, o store.PutOptions) ([]store.PutResult, error)

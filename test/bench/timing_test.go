@@ -71,11 +71,6 @@ func (t *timingJournal) List(ctx context.Context, queues []string) ([]store.Entr
 	return t.j.List(ctx, queues)
 }
 
-func (t *timingJournal) Get(ctx context.Context, k state.Key) (store.Entry, bool, error) {
-	defer t.note("Get", time.Now())
-	return t.j.Get(ctx, k)
-}
-
 func (t *timingJournal) Analyze(ctx context.Context) error {
 	defer t.note("Analyze", time.Now())
 	if a, ok := t.j.(interface{ Analyze(context.Context) error }); ok {
