@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/queuesync/queuesync/internal/state"
 )
@@ -35,6 +39,60 @@ func BenchmarkPutMany1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/register")
+}
+
+// BenchmarkJournalAdds1000 is the journal's share of 1,000 corrections
+// that add members, as the engine writes them: PutMany of new registers,
+// pending, with their history, then SettleMany. "set" is the statement
+// over arrays PutMany uses; "each", beside it, one statement per register.
+func BenchmarkJournalAdds1000(b *testing.B) {
+	for _, way := range []string{"set", "each"} {
+		b.Run(way, func(b *testing.B) {
+			s := openStore(b)
+			ctx := b.Context()
+			o := PutOptions{Pending: true, Via: "sop2", Source: PeerSource("sop2")}
+			wall := int64(1)
+			var settling time.Duration
+			for b.Loop() {
+				wall++
+				regs := benchRegs(1000, wall)
+				for i := range regs {
+					regs[i].Interface = fmt.Sprintf("PJSIP/%d-%05d", wall, i)
+				}
+				var err error
+				if way == "set" {
+					_, err = s.putSet(ctx, regs, o)
+				} else {
+					_, err = s.putBatch(ctx, regs, o)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if way == "set" {
+					err = s.SettleMany(ctx, regs)
+				} else {
+					err = s.settleEach(ctx, regs)
+				}
+				settling += time.Since(start)
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(settling.Microseconds())/1000/float64(b.N), "settle-ms/op")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/register")
+		})
+	}
+}
+
+// settleEach is SettleMany as one statement per register (a pgx batch).
+func (s *Store) settleEach(ctx context.Context, regs []state.Register) error {
+	bt := &pgx.Batch{}
+	for _, r := range regs {
+		k := r.Key()
+		bt.Queue(settleSQL, s.class, k.Queue, k.Interface, r.Stamp.Wall, int64(r.Stamp.Logical), r.Origin)
+	}
+	return s.pool.SendBatch(ctx, bt).Close()
 }
 
 // BenchmarkList10000 reads a journal of 10000 entries.

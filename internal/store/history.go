@@ -53,14 +53,8 @@ const historyOldCTE = `old AS MATERIALIZED (
 // historyCTE inserts the history record of a stored write (up returned
 // its row) that has a source.
 const historyCTE = `h AS (
-	INSERT INTO queue_sync_history (class, recorded_at, queue, interface, queue_key, iface_key,
-		source, result, seq, origin, stamp_wall, stamp_logical,
-		new_present, new_member_name, new_state_interface, new_penalty, new_paused,
-		new_paused_reason, new_ringinuse, new_wrapuptime, new_membership,
-		old_present, old_member_name, old_state_interface, old_penalty, old_paused,
-		old_paused_reason, old_ringinuse, old_wrapuptime, old_membership,
-		old_stamp_wall, old_stamp_logical, old_origin)
-	SELECT $2::text, up.updated_at, $5::text, $6::text, $3::text, $4::text,
+	` + historyInsert + `
+SELECT $2::text, up.updated_at, $5::text, $6::text, $3::text, $4::text,
 		$24::text, CASE WHEN $18::bool THEN 'pending' ELSE 'journalled' END, up.seq,
 		$17::text, $15::bigint, $16::bigint,
 		$7::bool, coalesce($21::bytea, convert_to($8::text, 'UTF8')),
@@ -72,6 +66,15 @@ const historyCTE = `h AS (
 	FROM up LEFT JOIN old ON true
 	WHERE $24::text <> ''
 )`
+
+// historyInsert is the column list of a history record's insert.
+const historyInsert = `INSERT INTO queue_sync_history (class, recorded_at, queue, interface, queue_key, iface_key,
+		source, result, seq, origin, stamp_wall, stamp_logical,
+		new_present, new_member_name, new_state_interface, new_penalty, new_paused,
+		new_paused_reason, new_ringinuse, new_wrapuptime, new_membership,
+		old_present, old_member_name, old_state_interface, old_penalty, old_paused,
+		old_paused_reason, old_ringinuse, old_wrapuptime, old_membership,
+		old_stamp_wall, old_stamp_logical, old_origin)`
 
 // historySettled completes settleSQL: the history record of the settled
 // write is now applied. st holds one row at most; compared with a scalar

@@ -23,18 +23,28 @@ import (
 const putSQL = `WITH lk AS MATERIALIZED (
 	SELECT pg_advisory_xact_lock_shared(` + lockKey + `, 0)
 ), ` + historyOldCTE + `, up AS (
-INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
-	present, member_name, state_interface, penalty, paused, paused_reason,
-	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
-	wrapuptime, member_name_bytes, state_interface_bytes, paused_reason_bytes,
-	seq, updated_at)
+` + journalInsert + `
 SELECT $2::text, $3::text, $4::text, $5::text, $6::text,
 	$7::bool, $8::text, $9::text, $10::int, $11::bool, $12::text,
 	$13::bool, $14::text, $15::bigint, $16::bigint, $17::text, $18::bool, $19::text,
 	$20::int, $21::bytea, $22::bytea, $23::bytea,
 	nextval('queue_sync_seq'), now()
 FROM lk, (SELECT count(*) FROM old) AS o
-ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
+` + journalUpsert + `
+RETURNING seq, updated_at
+), ` + historyCTE + `
+SELECT seq, updated_at FROM up`
+
+// journalInsert and journalUpsert are the write of one journal row and the
+// conflict rule putSQL and putSetSQL share: only a strictly newer (stamp,
+// origin), origins compared byte-wise, replaces a row.
+const journalInsert = `INSERT INTO attribute_state AS a (class, queue_key, iface_key, queue, interface,
+	present, member_name, state_interface, penalty, paused, paused_reason,
+	ringinuse, membership, stamp_wall, stamp_logical, origin, pending, via,
+	wrapuptime, member_name_bytes, state_interface_bytes, paused_reason_bytes,
+	seq, updated_at)`
+
+const journalUpsert = `ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	queue = EXCLUDED.queue, interface = EXCLUDED.interface,
 	present = EXCLUDED.present, member_name = EXCLUDED.member_name,
 	state_interface = EXCLUDED.state_interface, penalty = EXCLUDED.penalty,
@@ -48,10 +58,7 @@ ON CONFLICT (class, queue_key, iface_key) DO UPDATE SET
 	paused_reason_bytes = EXCLUDED.paused_reason_bytes,
 	seq = EXCLUDED.seq, updated_at = EXCLUDED.updated_at, acted_at = NULL
 WHERE (EXCLUDED.stamp_wall, EXCLUDED.stamp_logical, EXCLUDED.origin COLLATE "C")
-	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")
-RETURNING seq, updated_at
-), ` + historyCTE + `
-SELECT seq, updated_at FROM up`
+	> (a.stamp_wall, a.stamp_logical, a.origin COLLATE "C")`
 
 const getSQL = `SELECT ` + entryColumns + ` FROM attribute_state
 WHERE class = $1 AND queue_key = $2 AND iface_key = $3`
@@ -113,8 +120,8 @@ func validRegister(r state.Register) error {
 	return nil
 }
 
-// PutMany writes each register as Put does, in one round trip (a pgx
-// batch, one implicit transaction), and returns one result per register, in
+// PutMany writes each register as Put does, in one statement over arrays
+// (one transaction), and returns one result per register, in
 // order. Registers that lose are read back in a second batch, so their
 // Current is the one stored after the whole batch. A register listed twice is
 // applied in order: the later one is stored only if newer. A register that
@@ -132,7 +139,7 @@ func (s *Store) PutMany(ctx context.Context, regs []state.Register, o PutOptions
 	if len(good) == 0 {
 		return res, nil
 	}
-	put, err := s.putBatch(ctx, good, o)
+	put, err := s.putGood(ctx, good, o)
 	if err != nil {
 		return nil, fmt.Errorf("put %d registers: %w", len(good), err)
 	}
@@ -143,6 +150,15 @@ func (s *Store) PutMany(ctx context.Context, regs []state.Register, o PutOptions
 		res[i] = put[j]
 	}
 	return res, nil
+}
+
+// putGood writes valid registers: in one statement when their keys are
+// distinct (putSet), else one statement per register, in order.
+func (s *Store) putGood(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
+	if distinctKeys(regs) {
+		return s.putSet(ctx, regs, o)
+	}
+	return s.putBatch(ctx, regs, o)
 }
 
 func (s *Store) putBatch(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
@@ -164,27 +180,32 @@ func (s *Store) putBatch(ctx context.Context, regs []state.Register, o PutOption
 }
 
 // readBackLosers replaces the entry of every register that was not stored
-// by the stored one.
+// by the stored one, read in one query.
 func (s *Store) readBackLosers(ctx context.Context, regs []state.Register, res []PutResult) error {
-	b := &pgx.Batch{}
+	var keys []state.Key
+	for i := range res {
+		if !res[i].Stored {
+			keys = append(keys, regs[i].Key())
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	cur, err := s.GetMany(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("read back: %w", err)
+	}
 	for i := range res {
 		if res[i].Stored {
 			continue
 		}
-		e, k := &res[i].Current, regs[i].Key()
-		b.Queue(getSQL, s.class, k.Queue, k.Interface).QueryRow(func(row pgx.Row) error {
-			cur, err := scanEntry(row)
-			if err != nil {
-				return fmt.Errorf("read back %s: %w", k, err)
-			}
-			*e = cur
-			return nil
-		})
+		e, ok := cur[regs[i].Key()]
+		if !ok {
+			return fmt.Errorf("read back %s: %w", regs[i].Key(), ErrNotFound)
+		}
+		res[i].Current = e
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return s.pool.SendBatch(ctx, b).Close()
+	return nil
 }
 
 // Settle clears the pending flag of key k if its stored version is still v.
@@ -198,18 +219,13 @@ func (s *Store) Settle(ctx context.Context, k state.Key, v state.Version) error 
 	return nil
 }
 
-// SettleMany is Settle for many registers in one round trip: it clears
-// the pending flag of each register whose stored version is still its own.
+// SettleMany is Settle for many registers in one statement: it clears the
+// pending flag of each register whose stored version is still its own.
 func (s *Store) SettleMany(ctx context.Context, regs []state.Register) error {
 	if len(regs) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
-	for _, r := range regs {
-		k := r.Key()
-		b.Queue(settleSQL, s.class, k.Queue, k.Interface, r.Stamp.Wall, int64(r.Stamp.Logical), r.Origin)
-	}
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.settleSet(ctx, regs); err != nil {
 		return fmt.Errorf("settle %d registers: %w", len(regs), err)
 	}
 	return nil
