@@ -126,17 +126,30 @@ func (e *Engine) locked(begin func() (*Session, error)) (*Session, error) {
 }
 
 func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
-	view, err := e.observe(ctx, queues)
+	journal := map[state.Key]store.Entry{}
+	var view *View
+	err := alongside(func() (err error) {
+		view, err = e.observe(ctx, queues)
+		return err
+	}, func() error {
+		return e.listJournal(ctx, queues, func(en store.Entry) { journal[en.Key()] = en })
+	})
 	if err != nil {
 		return nil, err
 	}
 	// A session of some queues must not record Asterisk's start as
 	// reconciled: the other queues are not.
-	s := &Session{e: e, view: view, journal: make(map[state.Key]store.Entry, len(view.Members)), partial: len(queues) > 0}
-	if err := e.listJournal(ctx, queues, func(en store.Entry) { s.journal[en.Key()] = en }); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return &Session{e: e, view: view, journal: journal, partial: len(queues) > 0}, nil
+}
+
+// alongside runs read and other at the same time (a read of Asterisk and
+// one of the journal: nothing else writes either while the engine's lock
+// is held) and returns their errors.
+func alongside(read, other func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- other() }()
+	err := read()
+	return errors.Join(err, <-done)
 }
 
 // listEacher is a journal that lists its entries as they arrive

@@ -37,13 +37,17 @@ func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error
 	v := &View{Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
 	s := &Session{e: e, view: v, scoped: true, partial: true}
 	ms, keys := distinctMembers(ms)
-	startup, err := e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
+	err := alongside(func() (err error) {
+		v.Startup, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
+		return err
+	}, func() (err error) {
+		if s.journal, err = e.opts.Journal.GetMany(ctx, keys); err != nil {
+			return fmt.Errorf("read journal of %d members: %w", len(keys), err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	v.Startup = startup
-	if s.journal, err = e.opts.Journal.GetMany(ctx, keys); err != nil {
-		return nil, fmt.Errorf("read journal of %d members: %w", len(keys), err)
 	}
 	return s, nil
 }

@@ -82,8 +82,34 @@ func (s *Session) commit(ctx context.Context, steps []*step) error {
 	return err
 }
 
-// commitChunk is how many steps one stage of a commit carries.
-const commitChunk = 250
+// commitChunk is how many steps one stage of a commit carries; the first
+// and the last chunk carry at most commitEdge, so that the actions start
+// after a short journal write and end with a short settle.
+const (
+	commitChunk = 250
+	commitEdge  = 50
+)
+
+// commitChunks cuts n steps into the chunks of a pipelined commit: their
+// ends, in order.
+func commitChunks(n int) []int {
+	var ends []int
+	end := min(commitEdge, n)
+	for {
+		ends = append(ends, end)
+		left := n - end
+		switch {
+		case left == 0:
+			return ends
+		case left <= commitEdge:
+			end = n
+		case left <= commitChunk+commitEdge:
+			end = n - commitEdge
+		default:
+			end += commitChunk
+		}
+	}
+}
 
 func (s *Session) commitOnce(ctx context.Context, steps []*step) error {
 	if err := s.journalSteps(ctx, steps); err != nil {
@@ -98,7 +124,8 @@ func (s *Session) commitOnce(ctx context.Context, steps []*step) error {
 // settled only once its actions are done; when a journal write fails, the
 // chunks journalled before it are still acted on and settled.
 func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
-	acted := make(chan []*step, (len(steps)+commitChunk-1)/commitChunk)
+	ends := commitChunks(len(steps))
+	acted := make(chan []*step, len(ends))
 	settled := make(chan error, 1)
 	go func() {
 		var err error
@@ -112,8 +139,10 @@ func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
 	sem := make(chan struct{}, s.e.opts.Workers) // shared: the actions of every chunk in flight at once
 	var wg sync.WaitGroup
 	var jerr error
-	for start := 0; start < len(steps); start += commitChunk {
-		chunk := steps[start:min(start+commitChunk, len(steps))]
+	start := 0
+	for _, end := range ends {
+		chunk := steps[start:end]
+		start = end
 		if jerr = s.journalSteps(ctx, chunk); jerr != nil {
 			break
 		}
