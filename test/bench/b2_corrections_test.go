@@ -99,6 +99,7 @@ func benchCorrections(b *testing.B, add bool) {
 	le.journal.reset()
 
 	var rawS, applyS, sessS samples
+	rawCPU, sessCPU := cpuTimes{}, cpuTimes{}
 	var allocB, allocN uint64
 	iter := 0
 	runEngine := func(paused bool) {
@@ -108,20 +109,22 @@ func benchCorrections(b *testing.B, add bool) {
 		}
 		regs := registers(E, true, paused, reason, peerClock)
 		var outs []engine.Outcome
-		var dApply time.Duration
-		dSess := timed(func() {
-			bs, n := allocs(func() {
-				s, err := le.eng.BeginMembers(ctx, engine.Members(regs))
-				if err != nil {
-					b.Fatal(err)
-				}
-				dApply = timed(func() { outs, err = s.Apply(ctx, "sop1", regs) })
-				s.End()
-				if err != nil {
-					b.Fatal(err)
-				}
+		var dApply, dSess time.Duration
+		cpuOf(sessCPU, func() {
+			dSess = timed(func() {
+				bs, n := allocs(func() {
+					s, err := le.eng.BeginMembers(ctx, engine.Members(regs))
+					if err != nil {
+						b.Fatal(err)
+					}
+					dApply = timed(func() { outs, err = s.Apply(ctx, "sop1", regs) })
+					s.End()
+					if err != nil {
+						b.Fatal(err)
+					}
+				})
+				allocB, allocN = allocB+bs, allocN+n
 			})
-			allocB, allocN = allocB+bs, allocN+n
 		})
 		for _, o := range outs {
 			if o.Result != engine.Applied || len(o.Actions) != 1 {
@@ -135,17 +138,20 @@ func benchCorrections(b *testing.B, add bool) {
 		if paused {
 			reason = "corr"
 		}
-		d := timed(func() {
-			err := parallel(len(R), len(R), func(i int) error {
-				if add {
-					return raw.QueueAdd(ctx, ami.QueueAddRequest{Queue: R[i].Queue, Interface: R[i].Interface,
-						MemberName: R[i].Interface, StateInterface: R[i].Interface, Paused: false})
+		var d time.Duration
+		cpuOf(rawCPU, func() {
+			d = timed(func() {
+				err := parallel(len(R), len(R), func(i int) error {
+					if add {
+						return raw.QueueAdd(ctx, ami.QueueAddRequest{Queue: R[i].Queue, Interface: R[i].Interface,
+							MemberName: R[i].Interface, StateInterface: R[i].Interface, Paused: false})
+					}
+					return raw.QueuePause(ctx, R[i].Queue, R[i].Interface, paused, reason)
+				})
+				if err != nil {
+					b.Fatal(err)
 				}
-				return raw.QueuePause(ctx, R[i].Queue, R[i].Interface, paused, reason)
 			})
-			if err != nil {
-				b.Fatal(err)
-			}
 		})
 		rawS = append(rawS, d)
 	}
@@ -193,6 +199,8 @@ func benchCorrections(b *testing.B, add bool) {
 	reportRatio(b, "session", sessS, rawS)
 	b.ReportMetric(msf(le.journal.total())/float64(len(sessS)), "journal-ms")
 	say(b, "journal time over %d batches: %s", len(sessS), le.journal)
+	say(b, "raw, per batch: %s", rawCPU.perRun(len(rawS)))
+	say(b, "session, per batch: %s", sessCPU.perRun(len(sessS)))
 	b.ReportMetric(float64(allocB)/float64(len(sessS)), "engine-B/batch")
 	b.ReportMetric(float64(allocN)/float64(len(sessS)), "engine-allocs/batch")
 }
