@@ -42,11 +42,20 @@ func (d *Daemon) collectHistory(ctx context.Context) {
 	}
 }
 
-// Digests sums up the journal for GET /queue/v1/digest (peer.DigestSource).
-func (n *receiver) Digests(ctx context.Context) ([]peer.QueueDigest, error) {
+// Digests sums up the journal for GET /queue/v1/digest (peer.DigestSource);
+// with reconcile, once the live state is reconciled into it, as for a state
+// read.
+func (n *receiver) Digests(ctx context.Context, reconcile bool) ([]peer.QueueDigest, error) {
 	j, ok := n.d.journal.(digester)
 	if !ok {
 		return nil, nil
+	}
+	if reconcile {
+		sess, err := n.reconciled(ctx, nil, false)
+		if err != nil {
+			return nil, err
+		}
+		sess.End()
 	}
 	ds, err := j.Digests(ctx, nil)
 	if err != nil {

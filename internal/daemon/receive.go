@@ -16,9 +16,31 @@ type receiver struct {
 	d *Daemon
 }
 
+var (
+	_ peer.Receiver     = (*receiver)(nil)
+	_ peer.DigestSource = (*receiver)(nil)
+)
+
 // State reconciles live state into the journal, then returns the registers.
 // A dry run reconciles in memory only.
 func (n *receiver) State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error) {
+	sess, err := n.reconciled(ctx, queues, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.End()
+	entries := sess.Entries()
+	regs := make([]state.Register, len(entries))
+	for i, en := range entries {
+		regs[i] = en.Register
+	}
+	return regs, nil
+}
+
+// reconciled begins a session of queues (all when empty) whose journal
+// has been brought up to date with the live state (in memory only, in a
+// dry run). The caller ends it.
+func (n *receiver) reconciled(ctx context.Context, queues []string, dryRun bool) (*engine.Session, error) {
 	eng := n.d.eng
 	if dryRun {
 		eng = eng.DryRun()
@@ -31,20 +53,15 @@ func (n *receiver) State(ctx context.Context, queues []string, dryRun bool) ([]s
 	if err != nil {
 		return nil, err
 	}
-	defer sess.End()
 	outs, err := sess.Reconcile(ctx)
 	if err != nil {
+		sess.End()
 		return nil, err
 	}
 	if !dryRun {
 		n.d.recordLocal(outs, n.d.opts.Now())
 	}
-	entries := sess.Entries()
-	regs := make([]state.Register, len(entries))
-	for i, en := range entries {
-		regs[i] = en.Register
-	}
-	return regs, nil
+	return sess, nil
 }
 
 // applyTimeout bounds an apply that no longer has a sender waiting.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/node"
+	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/internal/web"
@@ -228,13 +229,17 @@ func readPeer(ctx context.Context, p node.Peer, now time.Time) peerView {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
 	defer cancel()
-	snap, err := p.Client.State(cctx, nil, true)
+	err := p.Client.StatePages(cctx, nil, true, func(page peer.Snapshot, fresh bool) error {
+		if fresh {
+			clear(v.regs)
+		}
+		for _, r := range page.Registers {
+			v.regs[r.Key()] = r
+		}
+		return nil
+	})
 	if err != nil {
 		v.err = err
-		return v
-	}
-	for _, r := range snap.Registers {
-		v.regs[r.Key()] = r
 	}
 	return v
 }

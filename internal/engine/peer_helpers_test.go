@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -10,10 +11,36 @@ import (
 	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
+	"github.com/queuesync/queuesync/internal/store"
 )
 
-// peerNode serves the peer API from an engine, as the daemon does.
-type peerNode struct{ eng *engine.Engine }
+// peerNode serves the peer API from an engine and its journal, as the
+// daemon does.
+type peerNode struct {
+	eng   *engine.Engine
+	store *store.Store
+}
+
+// Digests sums up the journal, reconciled first when asked.
+func (p peerNode) Digests(ctx context.Context, reconcile bool) ([]peer.QueueDigest, error) {
+	if reconcile {
+		sess, err := p.eng.Begin(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		_, err = sess.Reconcile(ctx)
+		sess.End()
+		if err != nil {
+			return nil, err
+		}
+	}
+	ds, err := p.store.Digests(ctx, nil)
+	out := make([]peer.QueueDigest, len(ds))
+	for i, d := range ds {
+		out[i] = peer.QueueDigest{Queue: d.Queue, Members: d.Members, Digest: d.Digest}
+	}
+	return out, err
+}
 
 func (p peerNode) State(ctx context.Context, queues []string, dryRun bool) ([]state.Register, error) {
 	e := p.eng
@@ -66,9 +93,15 @@ var secret = []byte("0123456789abcdef0123456789abcdef")
 // as from sees it.
 func link(t testing.TB, from, to *node) engine.Peer {
 	t.Helper()
-	h := peer.NewHandler(peer.HandlerOptions{Receiver: peerNode{to.eng}, Name: to.name, Clock: to.clock,
+	return linkWrapped(t, from, to, func(h http.Handler) http.Handler { return h })
+}
+
+// linkWrapped is link with to's handler wrapped by wrap.
+func linkWrapped(t testing.TB, from, to *node, wrap func(http.Handler) http.Handler) engine.Peer {
+	t.Helper()
+	var h http.Handler = peer.NewHandler(peer.HandlerOptions{Receiver: peerNode{to.eng, to.store}, Name: to.name, Clock: to.clock,
 		Secrets: map[string][]byte{from.name: secret}, Now: to.clk.Now})
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(wrap(h))
 	t.Cleanup(srv.Close)
 	cl, err := peer.NewClient(peer.ClientOptions{Name: to.name, URL: srv.URL, Node: from.name, Secret: secret, Now: from.clk.Now})
 	if err != nil {

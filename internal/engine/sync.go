@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
@@ -12,7 +13,8 @@ import (
 
 // PeerClient is what the engine needs from a peer (internal/peer's Client).
 type PeerClient interface {
-	State(ctx context.Context, queues []string, dryRun bool) (peer.Snapshot, error)
+	StatePages(ctx context.Context, queues []string, dryRun bool, each func(page peer.Snapshot, fresh bool) error) error
+	ReconciledDigests(ctx context.Context) (peer.Digests, error)
 	Push(ctx context.Context, regs []state.Register) (peer.ResultSet, error)
 }
 
@@ -45,59 +47,182 @@ func (s *Session) pullFrom(ctx context.Context, p Peer, read func() (peer.Snapsh
 
 // Pulls are peers' states being read while the local state is: StartPulls
 // before Begin, then Sync, so that a resync takes the longer of the two
-// reads, not their sum.
+// reads, not their sum. Sync applies each page of a peer's state as it
+// arrives.
 type Pulls struct {
 	m map[string]*pulling
 }
 
+// pulling is one peer's state being read: the pages read and not yet
+// taken, then the read's end.
 type pulling struct {
-	done chan struct{}
-	snap peer.Snapshot
-	err  error
+	mu    sync.Mutex
+	pages []pulledPage
+	done  bool
+	err   error
+	more  chan struct{} // signalled when a page arrives or the read ends
+
+	// A pull that compares digests first (see compareDigests): digested
+	// is closed once the peer's digests are read (digests) or could not
+	// be (nil: the whole state is read); the state of the queues sent on
+	// want is read then, none when want gets an empty list.
+	digested chan struct{}
+	digests  *peer.Digests
+	want     chan []string
+}
+
+type pulledPage struct {
+	snap  peer.Snapshot
+	fresh bool
 }
 
 // StartPulls starts reading the state of every peer (for queues, all shared
-// when empty) at once.
+// when empty) at once. Unless in a dry run, each pull first reads the peer's
+// digests (its journal brought up to date with its live state) and reads
+// then only the state of the queues whose digests differ here (Sync).
 func StartPulls(ctx context.Context, peers []Peer, queues []string, dryRun bool) *Pulls {
 	ps := &Pulls{m: make(map[string]*pulling, len(peers))}
 	for _, p := range peers {
-		pl := &pulling{done: make(chan struct{})}
-		ps.m[p.Name] = pl
-		go func() {
-			defer close(pl.done)
-			pl.snap, pl.err = fetch(ctx, p, queues, dryRun)
-		}()
+		ps.m[p.Name] = startPull(ctx, p, queues, dryRun, !dryRun)
 	}
 	return ps
 }
 
-// wait returns the state read from p, reading it now if it was not started.
-func (ps *Pulls) wait(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
-	pl := ps.get(p.Name)
-	if pl == nil {
-		return fetch(ctx, p, queues, dryRun)
+func startPull(ctx context.Context, p Peer, queues []string, dryRun, digestsFirst bool) *pulling {
+	pl := &pulling{more: make(chan struct{}, 1), digested: make(chan struct{}), want: make(chan []string, 1)}
+	if !digestsFirst {
+		close(pl.digested)
+	}
+	go func() {
+		if digestsFirst {
+			var ok bool
+			if queues, ok = pl.readDigests(ctx, p, queues); !ok {
+				return
+			}
+		}
+		err := p.Client.StatePages(ctx, queues, dryRun, func(page peer.Snapshot, fresh bool) error {
+			pl.update(func() { pl.pages = append(pl.pages, pulledPage{page, fresh}) })
+			return nil
+		})
+		pl.finish(err, p)
+	}()
+	return pl
+}
+
+// readDigests reads p's digests, then waits for the queues whose state to
+// read; ok is false when there are none (the pull is over).
+func (pl *pulling) readDigests(ctx context.Context, p Peer, queues []string) (_ []string, ok bool) {
+	d, err := p.Client.ReconciledDigests(ctx)
+	if err == nil {
+		pl.digests = &d
+	}
+	close(pl.digested)
+	if err != nil {
+		return queues, true // a peer without digests: its whole state
 	}
 	select {
-	case <-pl.done:
-		return pl.snap, pl.err
+	case want := <-pl.want:
+		if len(want) == 0 {
+			pl.finish(nil, p)
+			return nil, false
+		}
+		return want, true
 	case <-ctx.Done():
-		return peer.Snapshot{}, ctx.Err()
+		pl.finish(ctx.Err(), p)
+		return nil, false
 	}
 }
 
-func (ps *Pulls) get(name string) *pulling {
-	if ps == nil {
-		return nil
-	}
-	return ps.m[name]
-}
-
-func fetch(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
-	snap, err := p.Client.State(ctx, queues, dryRun)
+func (pl *pulling) finish(err error, p Peer) {
 	if err != nil {
-		return snap, fmt.Errorf("pull from %s: %w", p.Name, err)
+		err = fmt.Errorf("pull from %s: %w", p.Name, err)
 	}
-	return snap, nil
+	pl.update(func() { pl.done, pl.err = true, err })
+}
+
+func (pl *pulling) update(f func()) {
+	pl.mu.Lock()
+	f()
+	pl.mu.Unlock()
+	select {
+	case pl.more <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next page read; ok is false at the end of the read,
+// with its error.
+func (pl *pulling) next(ctx context.Context) (page pulledPage, ok bool, err error) {
+	for {
+		pl.mu.Lock()
+		switch {
+		case len(pl.pages) > 0:
+			page, pl.pages = pl.pages[0], pl.pages[1:]
+			pl.mu.Unlock()
+			return page, true, nil
+		case pl.done:
+			pl.mu.Unlock()
+			return pulledPage{}, false, pl.err
+		}
+		pl.mu.Unlock()
+		select {
+		case <-pl.more:
+		case <-ctx.Done():
+			return pulledPage{}, false, ctx.Err()
+		}
+	}
+}
+
+// pulled returns the read of p's state started by StartPulls, or starts it.
+func (ps *Pulls) pulled(ctx context.Context, p Peer, queues []string, dryRun bool) *pulling {
+	if ps != nil && ps.m[p.Name] != nil {
+		return ps.m[p.Name]
+	}
+	return startPull(ctx, p, queues, dryRun, !dryRun)
+}
+
+// fetch reads p's whole state.
+func fetch(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
+	var all peer.Snapshot
+	pl := startPull(ctx, p, queues, dryRun, false)
+	for {
+		pg, ok, err := pl.next(ctx)
+		if !ok {
+			return all, err
+		}
+		all = gather(all, pg)
+	}
+}
+
+// gather adds a page to the snapshot read so far (restarted on a fresh
+// first page).
+func gather(all peer.Snapshot, pg pulledPage) peer.Snapshot {
+	if pg.fresh {
+		all = peer.Snapshot{}
+	}
+	all.Node, all.Clock = pg.snap.Node, pg.snap.Clock
+	all.Registers = append(all.Registers, pg.snap.Registers...)
+	all.Skipped = append(all.Skipped, pg.snap.Skipped...)
+	return all
+}
+
+// pullPages applies each page of p's state as it arrives, and returns the
+// whole state for Push.
+func (s *Session) pullPages(ctx context.Context, p Peer, pl *pulling) (*peer.Snapshot, []Outcome, error) {
+	var all peer.Snapshot
+	var outs []Outcome
+	for {
+		pg, ok, err := pl.next(ctx)
+		if !ok {
+			return &all, outs, err
+		}
+		all = gather(all, pg)
+		o, err := s.ApplySnapshot(ctx, p, pg.snap)
+		outs = append(outs, o...)
+		if err != nil {
+			return &all, outs, err
+		}
+	}
 }
 
 // ApplySnapshot applies the registers of a peer's snapshot that are in
@@ -129,7 +254,13 @@ func skippedOutcomes(from string, skipped []peer.Skipped) []Outcome {
 // peer's are sent. A register the peer answers as stale comes back newer and
 // is applied here.
 func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Outcome, error) {
-	regs := s.Pushable(p, known)
+	return s.push(ctx, p, known, nil)
+}
+
+// push is Push of the registers of the queues only holds (keys; all when
+// nil).
+func (s *Session) push(ctx context.Context, p Peer, known *peer.Snapshot, only map[string]bool) ([]Outcome, error) {
+	regs := s.pushable(p, known, only)
 	if len(regs) == 0 {
 		return nil, nil
 	}
@@ -147,6 +278,10 @@ func (s *Session) Push(ctx context.Context, p Peer, known *peer.Snapshot) ([]Out
 // Pushable returns our registers for the queues p shares whose version the
 // peer's snapshot (when known) does not hold.
 func (s *Session) Pushable(p Peer, known *peer.Snapshot) []state.Register {
+	return s.pushable(p, known, nil)
+}
+
+func (s *Session) pushable(p Peer, known *peer.Snapshot, only map[string]bool) []state.Register {
 	theirs := map[state.Key]state.Version{}
 	if known != nil {
 		for _, r := range known.Registers {
@@ -155,7 +290,7 @@ func (s *Session) Pushable(p Peer, known *peer.Snapshot) []state.Register {
 	}
 	var keys []state.Key
 	for k, en := range s.journal {
-		if !p.Shares(en.Queue) {
+		if !p.Shares(en.Queue) || only != nil && !only[k.Queue] {
 			continue
 		}
 		if v, ok := theirs[k]; known != nil && ok && v == en.Version() {
@@ -301,11 +436,16 @@ func (s *Session) syncWith(ctx context.Context, p Peer, dir Direction, queues []
 	if !dir.Pull {
 		return s.Push(ctx, p, nil)
 	}
-	known, outs, err := s.pullFrom(ctx, p, func() (peer.Snapshot, error) { return pulls.wait(ctx, p, queues, s.e.opts.DryRun) })
+	pl := pulls.pulled(ctx, p, queues, s.e.opts.DryRun)
+	only, err := s.compareDigests(ctx, p, pl, queues)
+	if err != nil || only != nil && len(only) == 0 {
+		return nil, err // in sync: no state read, nothing to push
+	}
+	known, outs, err := s.pullPages(ctx, p, pl)
 	if err != nil || !dir.Push {
 		return outs, err
 	}
-	pushed, err := s.Push(ctx, p, known)
+	pushed, err := s.push(ctx, p, known, only)
 	return append(outs, pushed...), err
 }
 

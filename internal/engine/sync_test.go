@@ -2,11 +2,16 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/queuesync/queuesync/internal/engine"
+	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 )
 
@@ -290,5 +295,111 @@ func TestConcurrentSyncPeer(t *testing.T) {
 	}
 	if got := append(kinds(a.ami.Calls()), kinds(b.ami.Calls())...); !sameSet(got, []string{"QueueAdd", "QueueAdd"}) {
 		t.Errorf("actions %v, want one QueueAdd on each node", got)
+	}
+}
+
+// A peer's state of more than a page is applied page by page as it comes:
+// the first page's registers are journalled here before the peer is asked
+// for the second, and every register ends journalled.
+func TestSyncAppliesEachPageAsItComes(t *testing.T) {
+	a, b, _, _ := pair(t)
+	total := peer.StatePage + 5
+	a.clk.Advance(time.Second)
+	for i := range total {
+		a.add(member{Queue: "sales", Interface: fmt.Sprintf("PJSIP/%05d", i)})
+	}
+	a.clk.Advance(time.Second)
+	a.reconcile()
+
+	var pagedAfterFirst atomic.Bool
+	toA := linkWrapped(t, b, a, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("page") != "" {
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					if _, ok := b.entry("sales", "PJSIP/00000"); ok {
+						pagedAfterFirst.Store(true)
+						break
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	ctx := ctxFor(t)
+	pulls := engine.StartPulls(ctx, []engine.Peer{toA}, nil, false)
+	sess := b.begin(b.eng, nil)
+	res, err := sess.Sync(ctx, []engine.Peer{toA}, engine.Direction{Pull: true}, nil, pulls)
+	sess.End()
+	b.must("sync", err)
+	if err := res.PeerErrors["sop1"]; err != nil {
+		t.Fatal(err)
+	}
+	if !pagedAfterFirst.Load() {
+		t.Error("the second page was asked for before the first was applied")
+	}
+	for i := range total {
+		iface := fmt.Sprintf("PJSIP/%05d", i)
+		if en, ok := b.entry("sales", iface); !ok || !en.Present || en.Pending || b.live("sales", iface) == nil {
+			t.Fatalf("sop2 has not applied %s: %+v", iface, en)
+		}
+	}
+}
+
+// A resync compares digests first: nodes that agree read no state and push
+// nothing; when one queue differs, only that queue's state is read and
+// only its registers are pushed.
+func TestSyncReadsOnlyTheQueuesWhoseDigestsDiffer(t *testing.T) {
+	a, b, _, _ := pairSharing(t, alice)
+	a.add(member{Queue: "support", Interface: "PJSIP/1002", Name: "Bob"})
+	a.clk.Advance(time.Second)
+
+	var mu sync.Mutex
+	var asked []string
+	toA := linkWrapped(t, b, a, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			asked = append(asked, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+			mu.Unlock()
+			h.ServeHTTP(w, r)
+		})
+	})
+	sync := func() []engine.Outcome {
+		ctx := ctxFor(t)
+		mu.Lock()
+		asked = nil
+		mu.Unlock()
+		pulls := engine.StartPulls(ctx, []engine.Peer{toA}, nil, false)
+		sess := b.begin(b.eng, nil)
+		defer sess.End()
+		res, err := sess.Sync(ctx, []engine.Peer{toA}, engine.Direction{Pull: true, Push: true}, nil, pulls)
+		b.must("sync", err)
+		if err := res.PeerErrors["sop1"]; err != nil {
+			t.Fatal(err)
+		}
+		return res.Outcomes
+	}
+	sync() // whatever each node holds alone is exchanged
+	a.clk.Advance(time.Second)
+	if outs := changed(sync()); len(outs) != 0 {
+		t.Errorf("agreeing nodes: %s", describe(outs))
+	}
+	if want := []string{"GET /queue/v1/digest?reconcile=true"}; !slices.Equal(asked, want) {
+		t.Errorf("agreeing nodes: requests %q, want %q", asked, want)
+	}
+
+	a.clk.Advance(time.Second)
+	a.pause("support", "PJSIP/1002", true, "break") // only support differs
+	a.clk.Advance(time.Second)
+	outs := changed(sync())
+	if len(outs) != 1 || outs[0].Queue != "support" || outs[0].Result != engine.Applied {
+		t.Errorf("one queue differing: %s", describe(outs))
+	}
+	if want := []string{"GET /queue/v1/digest?reconcile=true", "GET /queue/v1/state?queue=support"}; !slices.Equal(asked, want) {
+		t.Errorf("one queue differing: requests %q, want %q", asked, want)
+	}
+	if m := b.live("support", "PJSIP/1002"); m == nil || !m.Paused {
+		t.Errorf("sop2's bob: %+v", m)
 	}
 }

@@ -140,18 +140,40 @@ func exchange[T any](ctx context.Context, c *Client, method, path string, query 
 // in Snapshot.Skipped. An answer whose signature does not verify gives an
 // error wrapping ErrUntrusted and no register.
 func (c *Client) State(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
-	snap, err := c.state(ctx, queues, dryRun)
+	var all Snapshot
+	err := c.StatePages(ctx, queues, dryRun, func(page Snapshot, fresh bool) error {
+		if fresh {
+			all = Snapshot{}
+		}
+		all.Node, all.Clock = page.Node, page.Clock
+		all.Registers = append(all.Registers, page.Registers...)
+		all.Skipped = append(all.Skipped, page.Skipped...)
+		return nil
+	})
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("state of peer %s: %w", c.opts.Name, err)
+		return Snapshot{}, err
 	}
-	return snap, nil
+	return all, nil
 }
 
-func (c *Client) state(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
+// StatePages is State page by page: each gets every page of the answer in
+// order (its Next set as sent), while the page after it is being read.
+// fresh is true on the first page of a snapshot: a peer that forgot the
+// snapshot midway (it reloaded) is read again from its first page, so the
+// pages handed over before come again. An error of each stops the read and
+// is returned.
+func (c *Client) StatePages(ctx context.Context, queues []string, dryRun bool, each func(page Snapshot, fresh bool) error) error {
+	if err := c.statePages(ctx, queues, dryRun, each); err != nil {
+		return fmt.Errorf("state of peer %s: %w", c.opts.Name, err)
+	}
+	return nil
+}
+
+func (c *Client) statePages(ctx context.Context, queues []string, dryRun bool, each func(Snapshot, bool) error) error {
 	query := url.Values{}
 	for _, q := range queues {
 		if err := ValidateQueue(q); err != nil {
-			return Snapshot{}, err
+			return err
 		}
 		query.Add("queue", q)
 	}
@@ -159,33 +181,49 @@ func (c *Client) state(ctx context.Context, queues []string, dryRun bool) (Snaps
 		query.Set("dry-run", "true")
 	}
 	for attempt := 0; ; attempt++ {
-		snap, err := c.pages(ctx, query)
+		err := c.pages(ctx, query, each)
 		var se *StatusError
 		if errors.As(err, &se) && se.Code == http.StatusGone && attempt == 0 {
 			continue // the peer forgot the snapshot (it reloaded): read it anew
 		}
-		return snap, err
+		return err
 	}
 }
 
+// pageRead is one page of a state answer read ahead.
+type pageRead struct {
+	snap Snapshot
+	err  error
+}
+
 // pages reads a state answer page by page (StatePage registers each, all
-// of one snapshot) and returns them as one snapshot.
-func (c *Client) pages(ctx context.Context, first url.Values) (Snapshot, error) {
-	var all Snapshot
-	query := first
-	for {
-		snap, err := c.statePage(ctx, query)
-		if err != nil {
-			return Snapshot{}, err
-		}
-		all.Node, all.Clock, all.Next = snap.Node, snap.Clock, ""
-		all.Registers = append(all.Registers, snap.Registers...)
-		all.Skipped = append(all.Skipped, snap.Skipped...)
-		if snap.Next == "" {
-			return all, nil
-		}
-		query = url.Values{"page": {snap.Next}}
+// of one snapshot), the next page read while each handles the one before.
+func (c *Client) pages(ctx context.Context, first url.Values, each func(Snapshot, bool) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops a page read ahead when each fails
+	read := func(q url.Values) <-chan pageRead {
+		ch := make(chan pageRead, 1)
+		go func() {
+			snap, err := c.statePage(ctx, q)
+			ch <- pageRead{snap, err}
+		}()
+		return ch
 	}
+	pending := read(first)
+	for fresh := true; pending != nil; fresh = false {
+		pr := <-pending
+		if pr.err != nil {
+			return pr.err
+		}
+		pending = nil
+		if pr.snap.Next != "" {
+			pending = read(url.Values{"page": {pr.snap.Next}})
+		}
+		if err := each(pr.snap, fresh); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // statePage reads one page of a state answer.

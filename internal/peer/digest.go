@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/queuesync/queuesync/internal/state"
 )
@@ -37,8 +38,11 @@ type Digests struct {
 // DigestSource is implemented by a Receiver that can sum up its journal.
 // A handler whose Receiver does not answers GET /queue/v1/digest 404.
 type DigestSource interface {
-	// Digests returns the digest of every queue of the journal.
-	Digests(ctx context.Context) ([]QueueDigest, error)
+	// Digests returns the digest of every queue of the journal; with
+	// reconcile, after bringing the journal up to date with the live state
+	// first, as State does (GET /queue/v1/digest?reconcile=true: a resync
+	// compares digests before it reads any state).
+	Digests(ctx context.Context, reconcile bool) ([]QueueDigest, error)
 }
 
 type digestDoc struct {
@@ -97,7 +101,12 @@ func (h *handler) serveDigest(w http.ResponseWriter, r *http.Request, c *credent
 		h.fail(w, r, c, &httpError{code: http.StatusNotFound, msg: "this node serves no digest"})
 		return
 	}
-	all, err := src.Digests(r.Context())
+	reconcile, err := parseBool("reconcile", r.URL.Query().Get("reconcile"), true)
+	if err != nil {
+		h.fail(w, r, c, &httpError{code: http.StatusBadRequest, msg: "query parameter " + err.Error()})
+		return
+	}
+	all, err := src.Digests(r.Context(), reconcile)
 	if err != nil {
 		h.fail(w, r, c, &httpError{code: http.StatusInternalServerError, msg: "read digest: " + err.Error()})
 		return
@@ -121,7 +130,18 @@ func (h *handler) serveDigest(w http.ResponseWriter, r *http.Request, c *credent
 // with the peer are kept. An answer whose signature does not verify gives
 // an error wrapping ErrUntrusted.
 func (c *Client) Digests(ctx context.Context) (Digests, error) {
-	data, err := c.do(ctx, http.MethodGet, PathDigest, nil, nil)
+	return c.digests(ctx, nil)
+}
+
+// ReconciledDigests is Digests after the peer brought its journal up to
+// date with its live state, as for a state read: what a resync compares
+// before it reads any state.
+func (c *Client) ReconciledDigests(ctx context.Context) (Digests, error) {
+	return c.digests(ctx, url.Values{"reconcile": {"true"}})
+}
+
+func (c *Client) digests(ctx context.Context, query url.Values) (Digests, error) {
+	data, err := c.do(ctx, http.MethodGet, PathDigest, query, nil)
 	if err != nil {
 		return Digests{}, fmt.Errorf("digest of peer %s: %w", c.opts.Name, err)
 	}

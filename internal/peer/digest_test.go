@@ -14,7 +14,7 @@ type digestNode struct {
 	digests []QueueDigest
 }
 
-func (d *digestNode) Digests(context.Context) ([]QueueDigest, error) { return d.digests, nil }
+func (d *digestNode) Digests(context.Context, bool) ([]QueueDigest, error) { return d.digests, nil }
 
 var sum = strings.Repeat("ab", 32)
 

@@ -1,12 +1,14 @@
 package peer
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
 )
@@ -57,6 +59,69 @@ func TestStateInPages(t *testing.T) {
 	}
 	if len(node.states) != 1 {
 		t.Errorf("the node was read %d times, want once for all pages", len(node.states))
+	}
+}
+
+// StatePages hands over each page as it comes, the next one read
+// meanwhile; each's error stops the read; a peer that forgets its snapshot
+// midway is read again from a fresh first page.
+func TestStatePagesAheadAndAfresh(t *testing.T) {
+	const total = 2*StatePage + 3
+	node := &fakeNode{regs: manyRegisters("sales", total)}
+	var requests atomic.Int64
+	h := testHandler(node, func(o *HandlerOptions) { o.MaxBody = 4 << 20 })
+	var forget atomic.Bool
+	srv := httptest.NewServer(countRequests(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("page") != "" && forget.CompareAndSwap(true, false) {
+			http.Error(w, "unknown page", http.StatusGone)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), &requests))
+	t.Cleanup(srv.Close)
+	cl := testClient(t, srv.URL, func(o *ClientOptions) { o.MaxBody = 4 << 20 })
+
+	// The second page is requested while each still holds the first.
+	var sizes []int
+	err := cl.StatePages(ctx(t), nil, false, func(page Snapshot, fresh bool) error {
+		if fresh != (len(sizes) == 0) {
+			t.Errorf("page %d: fresh %v", len(sizes), fresh)
+		}
+		if len(sizes) == 0 {
+			deadline := time.Now().Add(5 * time.Second)
+			for requests.Load() < 2 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if requests.Load() < 2 {
+				t.Error("the next page was not read while the first was handled")
+			}
+		}
+		sizes = append(sizes, len(page.Registers))
+		return nil
+	})
+	if err != nil || len(sizes) != 3 || sizes[0]+sizes[1]+sizes[2] != total {
+		t.Fatalf("pages %v, %v; want 3 pages of %d registers in all", sizes, err, total)
+	}
+
+	stop := errors.New("enough")
+	calls := 0
+	err = cl.StatePages(ctx(t), nil, false, func(Snapshot, bool) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("each failing: %d calls, %v; want 1 and its error", calls, err)
+	}
+
+	forget.Store(true)
+	var freshAt []int
+	n := 0
+	err = cl.StatePages(ctx(t), nil, false, func(page Snapshot, fresh bool) error {
+		if fresh {
+			freshAt = append(freshAt, n)
+		}
+		n++
+		return nil
+	})
+	if err != nil || len(freshAt) != 2 || freshAt[1] != 1 || n != 4 {
+		t.Errorf("forgotten snapshot: fresh at pages %v of %d, %v; want [0 1] of 4", freshAt, n, err)
 	}
 }
 

@@ -2,8 +2,12 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -194,4 +198,39 @@ func (s *Store) Undelivered(ctx context.Context, peer string) (n int64, oldest t
 		return 0, time.Time{}, fmt.Errorf("read backlog of %s: %w", peer, err)
 	}
 	return n, timeOrZero(t), nil
+}
+
+// DigestOf sums up registers as Digests sums up the journal rows holding
+// them: one QueueDigest per queue key, ordered by queue key. It lets a
+// process that holds a queue's whole journal (a session) compare it with a
+// peer's digest without reading the journal again.
+func DigestOf(regs []state.Register) []QueueDigest {
+	type row struct{ iface, line string }
+	byQueue := map[string][]row{}
+	members := map[string]int{}
+	for _, r := range regs {
+		k := r.Key()
+		present := "0"
+		if r.Present {
+			present = "1"
+			members[k.Queue]++
+		}
+		line := k.Interface + " " + present + " " + strconv.FormatInt(r.Stamp.Wall, 10) + "." +
+			strconv.FormatUint(uint64(r.Stamp.Logical), 10) + " " + r.Origin
+		byQueue[k.Queue] = append(byQueue[k.Queue], row{k.Interface, line})
+	}
+	out := make([]QueueDigest, 0, len(byQueue))
+	for _, q := range slices.Sorted(maps.Keys(byQueue)) {
+		rows := byQueue[q]
+		slices.SortFunc(rows, func(a, b row) int { return strings.Compare(a.iface, b.iface) })
+		h := sha256.New()
+		for i, r := range rows {
+			if i > 0 {
+				h.Write([]byte{'\n'})
+			}
+			h.Write([]byte(r.line))
+		}
+		out = append(out, QueueDigest{Queue: q, Members: members[q], Digest: hex.EncodeToString(h.Sum(nil))})
+	}
+	return out
 }

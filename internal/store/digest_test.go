@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -112,5 +113,34 @@ func TestDigestsIncrementalEqualWhole(t *testing.T) {
 				t.Errorf("round %d: %+v, want %+v", round, got[i], whole[i])
 			}
 		}
+	}
+}
+
+// DigestOf, over the registers a journal holds, is the journal's Digests,
+// for every kind of value (tombstones, mixed case, origins that differ in
+// case only, non-ASCII interfaces).
+func TestDigestOfIsTheJournalsDigest(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := t.Context()
+	regs := varied(60, 100)
+	regs = append(regs, reg("Ventes", "SIP/Zoë", 5, 1, "sop1"), reg("ventes", "SIP/zo", 5, 2, "sop2"))
+	if _, err := s.PutMany(ctx, regs, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	es, err := s.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []state.Register
+	for _, e := range es {
+		held = append(held, e.Register)
+	}
+	want, err := s.Digests(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := DigestOf(held); !slices.Equal(got, want) {
+		t.Fatalf("DigestOf:\n%+v\njournal:\n%+v", got, want)
 	}
 }
