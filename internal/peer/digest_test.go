@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,10 +12,14 @@ import (
 // digestNode is a receiver that can sum up its journal.
 type digestNode struct {
 	fakeNode
-	digests []QueueDigest
+	digests    []QueueDigest
+	reconciled []bool // the reconcile argument of every call
 }
 
-func (d *digestNode) Digests(context.Context, bool) ([]QueueDigest, error) { return d.digests, nil }
+func (d *digestNode) Digests(_ context.Context, reconcile bool) ([]QueueDigest, error) {
+	d.reconciled = append(d.reconciled, reconcile)
+	return d.digests, nil
+}
 
 var sum = strings.Repeat("ab", 32)
 
@@ -31,9 +36,26 @@ func TestDigestRoundTrip(t *testing.T) {
 	if d.Node != "sop2" || len(d.Queues) != 1 || d.Queues[0] != node.digests[0] {
 		t.Fatalf("Digests = %+v, want sales only", d)
 	}
+	if _, err := c.ReconciledDigests(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if len(node.reconciled) != 2 || node.reconciled[0] || !node.reconciled[1] {
+		t.Errorf("reconcile asked %v, want [false true]", node.reconciled)
+	}
 	forged := testClient(t, srv, func(o *ClientOptions) { o.Secret = []byte("another secret, long enough") })
 	if _, err := forged.Digests(ctx(t)); err == nil {
 		t.Fatal("a client with the wrong secret read the digest")
+	}
+}
+
+// reconcile is true, false or absent; anything else is refused, and the
+// node is not asked.
+func TestDigestReconcileParameter(t *testing.T) {
+	node := &digestNode{}
+	h := testHandler(&fakeNode{}, func(o *HandlerOptions) { o.Receiver = node })
+	rec := serve(h, signed(http.MethodGet, PathDigest+"?reconcile=yes", nil, fixedNow()))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "reconcile") || len(node.reconciled) != 0 {
+		t.Fatalf("reconcile=yes: %d %s, node asked %v", rec.Code, rec.Body, node.reconciled)
 	}
 }
 
