@@ -128,10 +128,12 @@ func BenchmarkResync10k(b *testing.B) {
 	le.journal.reset()
 	le.phases = map[string]samples{}
 	var base, baseAMI, baseHTTP, inproc, execd samples
+	baseCPU, inprocCPU := cpuTimes{}, cpuTimes{}
 	var allocB, allocN uint64
 	steps := []func(){
 		func() {
 			var dq, dh time.Duration
+			defer cpuFrom(baseCPU)()
 			dq = timed(func() {
 				qs, err := bcl.QueueStatus(ctx, "", "")
 				if err != nil || len(qs.Members) < len(want) {
@@ -149,6 +151,7 @@ func BenchmarkResync10k(b *testing.B) {
 		func() {
 			var outs []engine.Outcome
 			var err error
+			defer cpuFrom(inprocCPU)()
 			d := timed(func() {
 				bs, n := allocs(func() { outs, err = le.resync(ctx, p) })
 				allocB, allocN = allocB+bs, allocN+n
@@ -192,6 +195,8 @@ func BenchmarkResync10k(b *testing.B) {
 	say(b, "in-process phases (median ms): %s", strings.Join(parts, ", "))
 	b.ReportMetric(msf(le.journal.total())/float64(len(inproc)), "inproc-journal-ms")
 	say(b, "in-process journal time over %d resyncs: %s", len(inproc), le.journal)
+	say(b, "baseline, per run: %s", baseCPU.perRun(len(base)))
+	say(b, "in process, per run: %s", inprocCPU.perRun(len(inproc)))
 	b.ReportMetric(float64(allocB)/float64(len(inproc)), "inproc-B/resync")
 	b.ReportMetric(float64(allocN)/float64(len(inproc)), "inproc-allocs/resync")
 }

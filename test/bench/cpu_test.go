@@ -110,7 +110,13 @@ func (c cpuTimes) perRun(n int) string {
 
 // cpuOf runs f and adds the CPU time used meanwhile to into.
 func cpuOf(into cpuTimes, f func()) {
-	before := readCPU()
+	defer cpuFrom(into)()
 	f()
-	into.add(readCPU().since(before))
+}
+
+// cpuFrom starts counting CPU time; the function it returns adds the time
+// used since to into.
+func cpuFrom(into cpuTimes) func() {
+	before := readCPU()
+	return func() { into.add(readCPU().since(before)) }
 }
