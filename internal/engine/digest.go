@@ -12,8 +12,9 @@ import (
 // compareDigests waits for pl's digests of the peer and compares them with
 // the session's journal (reconciled: it holds every member of its queues).
 // It returns the keys of the queues that differ, whose state pl then reads
-// (none: the nodes agree and nothing is read); nil when the peer's digests
-// could not be read, and pl reads the whole state.
+// (none: the nodes agree and nothing is read); nil when the peer serves
+// no digests (pl reads the whole state) or they could not be read (pl ends
+// with why).
 func (s *Session) compareDigests(ctx context.Context, p Peer, pl *pulling, queues []string) (map[string]bool, error) {
 	select {
 	case <-pl.digested:

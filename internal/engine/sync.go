@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"sync"
 
@@ -117,8 +119,13 @@ func (pl *pulling) readDigests(ctx context.Context, p Peer, queues []string) (_ 
 		pl.digests = &d
 	}
 	close(pl.digested)
-	if err != nil {
-		return queues, true // a peer without digests: its whole state
+	var se *peer.StatusError
+	switch {
+	case errors.As(err, &se) && se.Code == http.StatusNotFound:
+		return queues, true // a peer that serves no digests: its whole state
+	case err != nil:
+		pl.finish(err, p) // unreachable, or an answer not to be trusted
+		return nil, false
 	}
 	select {
 	case want := <-pl.want:

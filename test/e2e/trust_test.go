@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -109,28 +110,40 @@ func variant(t *testing.T, path string, oldnew ...string) string {
 }
 
 // TestTrustRewrittenAnswerIsNotApplied runs resync on sop1 through a host
-// that turns sop2's live members into removals: sop1 must remove nothing,
-// and say that the answer is not trusted.
+// that rewrites sop2's answers: digests made to differ, so that a state is
+// read, and live members turned into removals. sop1 must remove nothing,
+// and say that the answer is not trusted. resync --dry-run, which reads
+// the whole state without digests, meets the rewritten state answer.
 func TestTrustRewrittenAnswerIsNotApplied(t *testing.T) {
 	reset(t)
 	a, b := tb.Nodes[0], tb.Nodes[1]
 	add(t, b, ami.QueueAddRequest{Queue: "sales", Interface: "PJSIP/4201", MemberName: "Live"})
 	waitFor(t, "sop1 has PJSIP/4201", func() bool { return find(members(t, a), "sales", "PJSIP/4201") != nil })
+	var states atomic.Int64
 	proxy := rewriter(t, b.Listen, func(body []byte) []byte {
+		if bytes.Contains(body, []byte("<queuesync ")) {
+			states.Add(1)
+		}
+		body = bytes.ReplaceAll(body, []byte(`digest="`), []byte(`digest="00`))
 		// A newer removal of every member, as the attacker would write it.
 		body = bytes.ReplaceAll(body, []byte(`present="true"`), []byte(`present="false"`))
 		return bytes.ReplaceAll(body, []byte(`origin="sop`), []byte(`origin="zop`))
 	})
 	cfg := variant(t, a.CLIConfig, "url: http://"+b.Listen, "url: http://"+proxy)
-	out, err := exec.Command(tb.Bin, "resync", "-v", "--config", cfg).CombinedOutput()
-	if code := harness.ExitCode(err); code != 3 {
-		t.Errorf("resync through the rewriting host: exit %d, want 3 (peer unreachable)\n%s", code, out)
+	for _, args := range [][]string{{"resync", "-v"}, {"resync", "-v", "--dry-run"}} {
+		out, err := exec.Command(tb.Bin, append(args, "--config", cfg)...).CombinedOutput()
+		if code := harness.ExitCode(err); code != 3 {
+			t.Errorf("%s through the rewriting host: exit %d, want 3 (peer unreachable)\n%s", args, code, out)
+		}
+		if !strings.Contains(string(out), "untrusted answer") {
+			t.Errorf("%s does not say the answer was not trusted:\n%s", args, out)
+		}
+		if find(members(t, a), "sales", "PJSIP/4201") == nil {
+			t.Fatalf("%s: sop1 removed a live member on a forged answer", args)
+		}
 	}
-	if !strings.Contains(string(out), "untrusted answer") {
-		t.Errorf("resync does not say the answer was not trusted:\n%s", out)
-	}
-	if find(members(t, a), "sales", "PJSIP/4201") == nil {
-		t.Fatal("sop1 removed a live member on a forged answer")
+	if states.Load() == 0 {
+		t.Error("no state answer went through the rewriting host")
 	}
 }
 
