@@ -37,6 +37,7 @@ func BenchmarkPeerReturn10k(b *testing.B) {
 	pool := want[:n]
 	trial := 0
 	var conv, listen, recon, raw samples
+	rawCPU, returnCPU := cpuTimes{}, cpuTimes{}
 	for b.Loop() {
 		for range 3 {
 			// Both daemons stopped: the changes made on A meanwhile are
@@ -49,12 +50,14 @@ func BenchmarkPeerReturn10k(b *testing.B) {
 			if paused {
 				reason = fmt.Sprintf("back%d", trial)
 			}
-			rd := rawPauses(b, A, pool, paused, reason)
+			var rd time.Duration
+			cpuOf(rawCPU, func() { rd = rawPauses(b, A, pool, paused, reason) })
 			raw = append(raw, rd)
 			startDaemon(b, A, harness.Override{})
 			waitJournalled(b, A, pool, paused, reason)
 			waitIdle(b)
 			ob := observe(b, B)
+			stopCPU := cpuFrom(returnCPU)
 			t0 := time.Now()
 			d, err := B.Start(harness.StartOptions{Wait: harness.NoWait})
 			if err != nil {
@@ -82,6 +85,7 @@ func BenchmarkPeerReturn10k(b *testing.B) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
+			stopCPU()
 			ob.close()
 			if len(done) < len(pool) {
 				b.Fatalf("trial %d: B holds %d of %d changes after 2 minutes", trial, len(done), len(pool))
@@ -108,6 +112,8 @@ func BenchmarkPeerReturn10k(b *testing.B) {
 	b.ReportMetric(msf(raw.median()), "raw-ms")
 	say(b, "convergence after B's return with %d changes: median %s ms, max %s ms (B listening: median %s ms; B reconciled: median %s ms; baseline, the changes pipelined to A's Asterisk with no daemon running: median %s ms)",
 		len(pool), ms(conv.median()), ms(conv.pct(100)), ms(listen.median()), ms(recon.median()), ms(raw.median()))
+	say(b, "baseline, per trial: %s", rawCPU.perRun(len(raw)))
+	say(b, "B's return, per trial (until every change is on B, 10 ms polls included): %s", returnCPU.perRun(len(conv)))
 	restorePool(b, pool, want)
 }
 
