@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 
@@ -379,19 +381,33 @@ func Deliver(ctx context.Context, p Peer, regs []state.Register) (outs []Outcome
 
 // SyncPeer runs a full pull and push with p without holding the engine's
 // lock across a request, so that the peer may call back into this node at
-// the same time (the daemon's resync when a peer returns). The registers
-// the peer answered as stale are returned for the caller to apply.
+// the same time (the daemon's resync when a peer returns). It reconciles
+// the local state and compares digests first, and reads, and pushes, only
+// the queues that differ. The
+// registers the peer answered as stale are returned for the caller to
+// apply.
 func (e *Engine) SyncPeer(ctx context.Context, p Peer) (outs []Outcome, newer []state.Register, err error) {
-	snap, err := fetch(ctx, p, nil, e.opts.DryRun)
+	differ, all, err := e.peerDiffers(ctx, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	sess, err := e.Begin(ctx, nil)
+	var queues []string
+	if !all {
+		if len(differ) == 0 {
+			return nil, nil, nil // in sync
+		}
+		queues = slices.Sorted(maps.Keys(differ))
+	}
+	snap, err := fetch(ctx, p, queues, e.opts.DryRun)
+	if err != nil {
+		return nil, nil, err
+	}
+	sess, err := e.Begin(ctx, queues)
 	if err != nil {
 		return nil, nil, err
 	}
 	outs, err = sess.ApplySnapshot(ctx, p, snap)
-	regs := sess.Pushable(p, &snap)
+	regs := sess.pushable(p, &snap, differ)
 	sess.End()
 	if err != nil || len(regs) == 0 || e.opts.DryRun {
 		return outs, nil, err

@@ -403,3 +403,39 @@ func TestSyncReadsOnlyTheQueuesWhoseDigestsDiffer(t *testing.T) {
 		t.Errorf("sop2's bob: %+v", m)
 	}
 }
+
+// SyncPeer compares digests first too: with nodes that agree it reads no
+// state; with one queue differing, that queue's only.
+func TestSyncPeerReadsOnlyDifferingQueues(t *testing.T) {
+	a, b, toA, _ := pairSharing(t, alice)
+	a.reconcile()
+	if _, _, err := b.eng.SyncPeer(ctxFor(t), toA); err != nil { // whatever each holds alone
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var states []string
+	recorded := linkWrapped(t, b, a, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/queue/v1/state" {
+				mu.Lock()
+				states = append(states, r.URL.RawQuery)
+				mu.Unlock()
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	a.clk.Advance(time.Second)
+	outs, _, err := b.eng.SyncPeer(ctxFor(t), recorded)
+	if err != nil || len(changed(outs)) != 0 || len(states) != 0 {
+		t.Fatalf("agreeing nodes: %s, %v; state reads %q", describe(changed(outs)), err, states)
+	}
+	a.pause("sales", "PJSIP/1001", false, "")
+	a.clk.Advance(time.Second)
+	outs, _, err = b.eng.SyncPeer(ctxFor(t), recorded)
+	if err != nil || !slices.Equal(states, []string{"queue=sales"}) {
+		t.Fatalf("sales differing: %v; state reads %q", err, states)
+	}
+	if o := byKey(t, outs, "sales", "PJSIP/1001"); o.Result != engine.Applied {
+		t.Errorf("sales member: %s", describe([]engine.Outcome{o}))
+	}
+}
