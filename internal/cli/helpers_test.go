@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,24 +16,8 @@ var testNow = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 
 func fixedNow() time.Time { return testNow }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test
-// reads (log -f).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer a command writes while the test reads (log -f).
+type syncBuffer = testkit.Buffer
 
 // testDeps returns Deps writing to buffers, with a fixed clock and an empty
 // environment (env may add variables).

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"maps"
 	"testing"
+	"time"
 
 	"github.com/queuesync/queuesync/pkg/ami"
 )
@@ -251,4 +252,24 @@ func TestRestartDuringCaptureNotPropagated(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Asterisk sends FullyBooted at login when it has booted already: the
+// connect reconcile, which read after it, is not followed by another. A
+// FullyBooted that comes later (Asterisk finished booting after the
+// daemon connected) is followed by a full reconcile.
+func TestFullyBootedAtLoginNeedsNoSecondReconcile(t *testing.T) {
+	a, _ := pair(t)
+	eventually(t, "sop1 reconciled at connect", func() bool {
+		return a.logs.Lines(`msg="reconciled live state"`, "why=connect") == 1
+	})
+	time.Sleep(300 * time.Millisecond) // several health intervals: any second reconcile would be done
+	if n := a.logs.Lines(`msg="reconciled live state"`, "why=FullyBooted"); n != 0 {
+		t.Fatalf("%d full reconciles for the FullyBooted of the login, want none:\n%s", n, a.logs.String())
+	}
+	a.srv.Inject(ami.Header{Key: "Event", Value: "FullyBooted"}, ami.Header{Key: "Privilege", Value: "system,all"},
+		ami.Header{Key: "Uptime", Value: "3"}, ami.Header{Key: "LastReload", Value: "3"}, ami.Header{Key: "Status", Value: "Fully Booted"})
+	eventually(t, "sop1 reconciled after a later FullyBooted", func() bool {
+		return a.logs.Lines(`msg="reconciled live state"`, "why=FullyBooted") == 1
+	})
 }

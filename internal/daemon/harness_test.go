@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	qsnode "github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/internal/store/storetest"
+	"github.com/queuesync/queuesync/internal/testkit"
 	"github.com/queuesync/queuesync/pkg/ami"
 	"github.com/queuesync/queuesync/pkg/ami/amitest"
 )
@@ -103,6 +105,7 @@ type node struct {
 	listen string // the peer API address, fixed for the node's life
 	cfg    config.Config
 	log    *syncLog
+	logs   *testkit.Buffer // the daemon's log, text
 
 	d     *daemon.Daemon
 	parts *qsnode.Node // what the daemon was assembled from
@@ -127,7 +130,7 @@ func newNodeAs(t testing.TB, name, user string) *node {
 		Users: append(amitest.DefaultUsers(), amitest.User{Name: operator, Secret: "queuesync", Read: "all", Write: "all"}),
 	})
 	t.Cleanup(func() { srv.Close() })
-	n := &node{t: t, name: name, user: user, srv: srv, store: storetest.New(t), listen: reserveAddr(t), log: &syncLog{},
+	n := &node{t: t, name: name, user: user, srv: srv, store: storetest.New(t), listen: reserveAddr(t), log: &syncLog{}, logs: &testkit.Buffer{},
 		op: srv.Link(operator, "off")}
 	t.Cleanup(func() { n.op.Close() })
 	return n
@@ -193,7 +196,8 @@ func (n *node) start() {
 	parts := qsnode.New(n.cfg, qsnode.Options{Events: qsnode.EventsAgent})
 	parts.Journal = n.store
 	n.parts = parts
-	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test"})
+	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test",
+		Log: slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		n.t.Fatalf("%s: new daemon: %v", n.name, err)
 	}

@@ -63,6 +63,13 @@ func (d *Daemon) follow(ctx context.Context, cl *ami.Client, gen uint64) error {
 	// restarted and reset it): unknown is safer than wrong, since the engine
 	// neither journals nor acts on an unknown ringinuse.
 	d.ringuse.forget()
+	// Asterisk sends FullyBooted at login when it has booted already: the
+	// connect reconcile, which reads after that, needs no second one. An
+	// event received before the answer to a Ping was emitted before it.
+	if err := cl.Ping(ctx); err != nil {
+		return err
+	}
+	reading := time.Now() // the clock pkg/ami stamps events with
 	if err := d.reconcileAll(ctx, "connect"); err != nil {
 		return err
 	}
@@ -72,17 +79,18 @@ func (d *Daemon) follow(ctx context.Context, cl *ami.Client, gen uint64) error {
 		if err != nil {
 			return err
 		}
-		if err := d.handle(ctx, batch, gen); err != nil {
+		if err := d.handle(ctx, batch, gen, reading); err != nil {
 			return err
 		}
 	}
 }
 
 // handle processes one batch of events: a gap or FullyBooted means a full
-// reconcile; a member event that carries the member's whole state is a
-// reading of it (architecture.md §4), one that does not is a hint to ask
-// Asterisk.
-func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64) error {
+// reconcile (not a FullyBooted received before the connection's first
+// reconcile began reading, at connected: that one read a booted Asterisk);
+// a member event that carries the member's whole state is a reading of it
+// (architecture.md §4), one that does not is a hint to ask Asterisk.
+func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64, connected time.Time) error {
 	var (
 		seen  []engine.Seen
 		hints []engine.Member
@@ -94,6 +102,8 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64) erro
 		switch {
 		case ev.Gap:
 			full = "event queue overflow"
+		case name == "FullyBooted" && ev.Received.Before(connected):
+			d.opts.Log.Debug("FullyBooted before the connect reconcile read: nothing more to read")
 		case name == "FullyBooted":
 			full = "FullyBooted"
 		case isQueueReload(ev.Message):

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // Event is an unsolicited event, or a gap marker. When Gap is true the
@@ -13,6 +14,10 @@ import (
 type Event struct {
 	Message
 	Gap bool
+	// Received is when the client read the event off the connection (zero
+	// for a gap marker): an event received before some action was sent
+	// was emitted before Asterisk handled that action.
+	Received time.Time
 }
 
 // NextEvent returns the next unsolicited event: a message with an Event
@@ -48,12 +53,18 @@ func (c *Client) NextEvent(ctx context.Context) (Event, error) {
 // eventQueue is the bounded queue of unsolicited events.
 type eventQueue struct {
 	mu     sync.Mutex
-	items  []Message
+	items  []queued
 	head   int // items[head:] are queued
 	limit  int
 	gap    bool
 	err    error // set once the connection is gone
 	notify chan struct{}
+}
+
+// queued is an event in the queue, with when it was read.
+type queued struct {
+	m  Message
+	at time.Time
 }
 
 // init prepares an empty queue holding at most limit events.
@@ -65,6 +76,7 @@ func (q *eventQueue) init(limit int) {
 // push appends m, or on overflow discards everything queued, records a gap
 // and then appends m. It never blocks.
 func (q *eventQueue) push(m Message) {
+	at := time.Now()
 	q.mu.Lock()
 	if len(q.items)-q.head >= q.limit {
 		clear(q.items)
@@ -75,7 +87,7 @@ func (q *eventQueue) push(m Message) {
 		clear(q.items[n:])
 		q.items, q.head = q.items[:n], 0
 	}
-	q.items = append(q.items, m)
+	q.items = append(q.items, queued{m, at})
 	q.mu.Unlock()
 	q.signal()
 }
@@ -90,8 +102,8 @@ func (q *eventQueue) pop() (ev Event, ok bool, err error) {
 		q.gap = false
 		ev, ok = Event{Gap: true}, true
 	case q.head < len(q.items):
-		ev, ok = Event{Message: q.items[q.head]}, true
-		q.items[q.head] = Message{}
+		ev, ok = Event{Message: q.items[q.head].m, Received: q.items[q.head].at}, true
+		q.items[q.head] = queued{}
 		q.head++
 	case q.err != nil:
 		return Event{}, true, fmt.Errorf("ami next event: %w", q.err)
