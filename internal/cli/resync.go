@@ -29,10 +29,13 @@ func newSyncCmd(d *Deps, mode syncMode, short, long, example string, runF func(c
 func newResyncCmd(d *Deps, runF func(context.Context, *syncOptions) error) *cobra.Command {
 	return newSyncCmd(d, modeResync,
 		"Pull then push: make this node and every peer agree",
-		`Resync reconciles this node's live AMI state with its journal, fetches each
-peer's member state, applies what is newer here with the minimal AMI actions,
-then sends each peer what it is missing. With no queue given, every queue the
-two nodes share is synced.
+		`Resync reconciles this node's live AMI state with its journal, compares
+each queue's digest with each peer's (the peer reconciles its own first),
+fetches the peer's member state of the queues that differ, applies what is
+newer here with the minimal AMI actions, then sends each peer what it is
+missing. Nodes that agree exchange no member state. With no queue given,
+every queue the two nodes share is synced; --dry-run fetches every queue's
+state and changes nothing on either node.
 
 This is what cron runs every few minutes and what the "Force queue
 synchronization" menu entry runs. Only one resync, pull or push runs at a time
@@ -50,9 +53,10 @@ on a node; a second one exits 4 without doing anything.`,
 func newPullCmd(d *Deps, runF func(context.Context, *syncOptions) error) *cobra.Command {
 	return newSyncCmd(d, modePull,
 		"Fetch each peer's member state and apply what is newer here",
-		`Pull fetches each peer's member-state XML, merges it with the local journal by
-last writer wins, compares the winners with live AMI QueueStatus and applies
-the corrective actions locally. Nothing is sent to the peer.`,
+		`Pull fetches each peer's member-state XML (of the queues whose digests
+differ, as resync does), merges it with the local journal by last writer
+wins, compares the winners with live AMI QueueStatus and applies the
+corrective actions locally. Nothing is sent to the peer.`,
 		`  queuesync pull
   queuesync pull -v support sales`, runF)
 }
