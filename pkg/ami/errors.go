@@ -11,6 +11,10 @@ import (
 var (
 	// ErrClosed means the connection is gone (closed by either side, or broken).
 	ErrClosed = errors.New("ami: connection closed")
+	// ErrUnanswered comes with ErrClosed when the action had been handed to
+	// the connection before it was lost: Asterisk may or may not have
+	// carried it out. Without it, the action was never sent.
+	ErrUnanswered = errors.New("ami: sent, but no answer before the connection was lost")
 	// ErrAuth means Asterisk answered "Authentication failed".
 	ErrAuth = errors.New("ami: authentication failed")
 	// ErrPermission means Asterisk answered "Permission denied": the action

@@ -3,6 +3,7 @@ package ami
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 )
 
@@ -107,27 +108,85 @@ func (l *Link) CoreStatus(ctx context.Context) (CoreStatus, error) {
 	return retry(ctx, l, func(c *Client) (CoreStatus, error) { return c.CoreStatus(ctx) })
 }
 
-// QueueAdd is Client.QueueAdd on the live connection.
+// QueueAdd is Client.QueueAdd on the live connection. Like every change
+// below, it is sent again on a fresh connection when the first was lost
+// before the action was sent, or after it was sent (ErrUnanswered) and a
+// read of the member shows it was not carried out: a change is never made
+// twice (two queue_log lines for one pause).
 func (l *Link) QueueAdd(ctx context.Context, r QueueAddRequest) error {
-	return retryErr(ctx, l, func(c *Client) error { return c.QueueAdd(ctx, r) })
+	return change(ctx, l, func(c *Client) error { return c.QueueAdd(ctx, r) },
+		holds(ctx, r.Queue, r.Interface, func(m *QueueMember) bool { return m != nil }))
 }
 
 // QueueRemove is Client.QueueRemove on the live connection.
 func (l *Link) QueueRemove(ctx context.Context, queue, iface string) error {
-	return retryErr(ctx, l, func(c *Client) error { return c.QueueRemove(ctx, queue, iface) })
+	return change(ctx, l, func(c *Client) error { return c.QueueRemove(ctx, queue, iface) },
+		holds(ctx, queue, iface, func(m *QueueMember) bool { return m == nil }))
 }
 
 // QueuePause is Client.QueuePause on the live connection.
 func (l *Link) QueuePause(ctx context.Context, queue, iface string, paused bool, reason string) error {
-	return retryErr(ctx, l, func(c *Client) error { return c.QueuePause(ctx, queue, iface, paused, reason) })
+	return change(ctx, l, func(c *Client) error { return c.QueuePause(ctx, queue, iface, paused, reason) },
+		holds(ctx, queue, iface, func(m *QueueMember) bool {
+			return m != nil && m.Paused == paused && (!paused || m.PausedReason == reason)
+		}))
 }
 
 // QueuePenalty is Client.QueuePenalty on the live connection.
 func (l *Link) QueuePenalty(ctx context.Context, queue, iface string, penalty int) error {
-	return retryErr(ctx, l, func(c *Client) error { return c.QueuePenalty(ctx, queue, iface, penalty) })
+	return change(ctx, l, func(c *Client) error { return c.QueuePenalty(ctx, queue, iface, penalty) },
+		holds(ctx, queue, iface, func(m *QueueMember) bool { return m != nil && m.Penalty == penalty }))
 }
 
-// QueueMemberRingInUse is Client.QueueMemberRingInUse on the live connection.
+// QueueMemberRingInUse is Client.QueueMemberRingInUse on the live
+// connection. QueueStatus does not show ringinuse: an unanswered one is sent
+// again (Asterisk logs no queue_log line for it).
 func (l *Link) QueueMemberRingInUse(ctx context.Context, queue, iface string, ringinuse bool) error {
-	return retryErr(ctx, l, func(c *Client) error { return c.QueueMemberRingInUse(ctx, queue, iface, ringinuse) })
+	return change(ctx, l, func(c *Client) error { return c.QueueMemberRingInUse(ctx, queue, iface, ringinuse) }, nil)
+}
+
+// change runs a change on a live client and, when the connection was lost,
+// once more on a fresh one, unless it had been sent and done reports that
+// Asterisk holds it already (nil done: send again).
+func change(ctx context.Context, l *Link, f func(*Client) error, done func(*Client) (bool, error)) error {
+	cl, err := l.Client(ctx)
+	if err != nil {
+		return err
+	}
+	err = f(cl)
+	if err == nil || !errors.Is(err, ErrClosed) {
+		return err
+	}
+	cl, cerr := l.Client(ctx)
+	if cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	if errors.Is(err, ErrUnanswered) && done != nil {
+		held, derr := done(cl)
+		if derr != nil {
+			return errors.Join(err, derr)
+		}
+		if held {
+			return nil
+		}
+	}
+	return f(cl)
+}
+
+// holds returns a check of whether Asterisk's member iface of queue is as
+// want says (nil: not a member).
+func holds(ctx context.Context, queue, iface string, want func(*QueueMember) bool) func(*Client) (bool, error) {
+	return func(c *Client) (bool, error) {
+		qs, err := c.QueueStatus(ctx, queue, iface)
+		if err != nil {
+			return false, err
+		}
+		var m *QueueMember
+		for i := range qs.Members {
+			if strings.EqualFold(qs.Members[i].Queue, queue) && strings.EqualFold(qs.Members[i].Interface, iface) {
+				m = &qs.Members[i]
+			}
+		}
+		return want(m), nil
+	}
 }

@@ -2,6 +2,7 @@ package ami
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -86,8 +87,10 @@ func (c *Client) roundTrip(ctx context.Context, a Action, list bool, each func(M
 		return Message{}, nil, err
 	}
 	buf := appendAction(make([]byte, 0, 128), a, req.id)
+	sent := false
 	select {
 	case c.wq <- buf:
+		sent = true
 	case <-c.done: // shutdown has failed req
 	case <-ctx.Done():
 		c.mu.Lock()
@@ -99,6 +102,9 @@ func (c *Client) roundTrip(ctx context.Context, a Action, list bool, each func(M
 	}
 	start := time.Now()
 	resp, items, err := c.wait(ctx, req)
+	if sent && errors.Is(err, ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrUnanswered, err)
+	}
 	if c.opts.Logger.Enabled(ctx, slog.LevelDebug) {
 		c.opts.Logger.Debug("ami action", "action", req.action, "id", req.id, "items", len(items),
 			"took", time.Since(start), "err", err)

@@ -30,6 +30,7 @@ type Server struct {
 	sessions map[*session]struct{}
 	nextNum  int
 	actions  map[string]map[string]int // lower-cased user -> action -> count
+	lose     map[string]int            // lower-cased action -> answers still to lose (LoseAnswer)
 }
 
 // NewServer starts a fake server listening on 127.0.0.1 on a free port. It
@@ -170,6 +171,30 @@ func (s *Server) SetStall(stalled bool) {
 	defer s.mu.Unlock()
 	s.stalled = stalled
 	s.cond.Broadcast()
+}
+
+// LoseAnswer makes the server carry out the next action named name, then
+// close its connection without answering it: the answer is lost with the
+// connection, as when a network cut comes between Asterisk's work and its
+// reply. Calls add up.
+func (s *Server) LoseAnswer(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lose == nil {
+		s.lose = map[string]int{}
+	}
+	s.lose[strings.ToLower(name)]++
+}
+
+// takeLoss reports whether the answer to this action named name is to be
+// lost. Callers hold s.mu.
+func (s *Server) takeLoss(name string) bool {
+	k := strings.ToLower(name)
+	if s.lose[k] == 0 {
+		return false
+	}
+	s.lose[k]--
+	return true
 }
 
 // Held returns how many actions the server has read but not processed

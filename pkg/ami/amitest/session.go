@@ -165,6 +165,9 @@ func (s *Server) handle(sess *session, m ami.Message) {
 		sess.closeAfterFlush()
 	case sess.user == nil:
 		sess.send(response(r, "Error", "Message", "Permission denied"))
+	case s.takeLoss(name):
+		sess.kill() // the action is carried out; its answer goes with the connection
+		s.dispatch(sess, name, m, r)
 	default:
 		s.dispatch(sess, name, m, r)
 	}
