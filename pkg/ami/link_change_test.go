@@ -15,12 +15,7 @@ import (
 // change again only when it is not there. A Client reports such a loss as
 // ErrUnanswered.
 func TestLinkChangeAnswerLost(t *testing.T) {
-	srv := amitest.NewServer(amitest.ServerOptions{})
-	t.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	l := srv.Link("queuesync-min", "off")
-	defer l.Close()
+	srv, l, ctx := linkOnFake(t)
 	if err := l.QueueAdd(ctx, ami.QueueAddRequest{Queue: "sales", Interface: "PJSIP/1001", MemberName: "Alice"}); err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +61,7 @@ func TestLinkChangeAnswerLost(t *testing.T) {
 // sent again on a fresh one (the read-back shows it missing); when even the
 // read-back fails, the change is reported failed, not sent blind.
 func TestLinkChangeSentAgainWhenNotCarriedOut(t *testing.T) {
-	srv := amitest.NewServer(amitest.ServerOptions{})
-	t.Cleanup(func() { srv.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	l := srv.Link("queuesync-min", "off")
-	defer l.Close()
+	srv, l, ctx := linkOnFake(t)
 	if _, err := l.QueueStatus(ctx, "sales", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -99,4 +89,13 @@ func TestLinkChangeSentAgainWhenNotCarriedOut(t *testing.T) {
 	if n := srv.Actions("queuesync-min")["QueueRemove"]; n != 1 {
 		t.Errorf("QueueRemove sent %d times, want once", n)
 	}
+}
+
+// linkOnFake returns a fake Asterisk and a Link to it, closed with the test.
+func linkOnFake(t *testing.T) (*amitest.Server, *ami.Link, context.Context) {
+	srv := amitest.NewServer(amitest.ServerOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	l := srv.Link("queuesync-min", "off")
+	t.Cleanup(func() { l.Close(); cancel(); srv.Close() })
+	return srv, l, ctx
 }
