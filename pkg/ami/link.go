@@ -11,7 +11,10 @@ import (
 // the connection has gone, so that a restarted Asterisk or a cut TCP
 // connection costs one failed action at most. Its queue methods are those
 // of Client, retried once on a fresh connection when the first attempt
-// found the connection closed. It is safe for concurrent use.
+// found the connection closed; a change (add, remove, pause, penalty) that
+// was sent before the connection was lost is read back first and sent
+// again only if Asterisk does not hold it, so that it is never made twice.
+// It is safe for concurrent use.
 type Link struct {
 	dial func(ctx context.Context) (*Client, error)
 
