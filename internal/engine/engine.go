@@ -54,6 +54,12 @@ type Options struct {
 	// pause is neither journalled nor propagated, nor undone.
 	LocalPauseReasons []string
 	Now               func() time.Time
+	// PendingGrace: a reconcile leaves alone a register journalled pending
+	// less than this long ago (by the journal's clock): the process that
+	// journalled it, a running daemon, is applying it. The one-shot
+	// commands set it; 0 (the daemon) finishes every pending register,
+	// since the daemon's own are never left half-done by itself.
+	PendingGrace time.Duration
 }
 
 // RinginuseSource tells what AMI events taught of ringinuse.

@@ -51,3 +51,36 @@ func TestPendingKeepsAPauseMadeSince(t *testing.T) {
 		t.Errorf("journal %+v, want sop2's penalty 2 paused brb after %s", en, r.Stamp)
 	}
 }
+
+// A one-shot command (Options.PendingGrace) leaves a register journalled
+// pending a moment ago to the daemon applying it, instead of making its
+// change too; an older one it finishes, as the daemon does at once.
+func TestFreshPendingLeftToItsApplier(t *testing.T) {
+	clk := &manualClock{t: time.Now()} // the journal's clock is the host's
+	b := newNode(t, "sop2", clk)
+	b.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
+	b.reconcile()
+	clk.Advance(time.Second)
+	r := b.mustEntry("sales", "PJSIP/1001").Register
+	r.Penalty, r.Stamp, r.Origin = 4, state.Stamp{Wall: clk.Now().UnixMilli()}, "sop1"
+	b.putPending(r) // a daemon journalled sop1's change and is about to act
+	before := len(b.ami.Calls())
+
+	oneShot := engine.New(engine.Options{Node: "sop2", AMI: b.ami, Journal: b.store, Clock: b.clock,
+		Now: clk.Now, PendingGrace: 10 * time.Second})
+	if outs := changed(b.reconcileWith(oneShot, nil)); len(outs) != 0 {
+		t.Errorf("one-shot reconcile acted on a fresh pending register: %s", describe(outs))
+	}
+	if calls := b.ami.Calls()[before:]; len(calls) != 0 {
+		t.Errorf("one-shot reconcile sent %v", calls)
+	}
+	if !b.mustEntry("sales", "PJSIP/1001").Pending {
+		t.Error("the register is no longer pending")
+	}
+
+	clk.Advance(11 * time.Second) // the daemon did not finish it: the next run does
+	o := byKey(t, b.reconcileWith(oneShot, nil), "sales", "PJSIP/1001")
+	if o.Result != engine.Restored || b.live("sales", "PJSIP/1001").Penalty != 4 {
+		t.Errorf("older pending register: %s", describe([]engine.Outcome{o}))
+	}
+}

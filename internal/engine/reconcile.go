@@ -164,6 +164,9 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		}
 		return &step{out: s.outcome(reg, InSync), target: reg, settle: true}
 	}
+	if en.Pending && s.applying(en) {
+		return nil
+	}
 	if en.Pending && !(restarted && s.erasedByRestart(reg, live)) && pausedSince(en, live) {
 		return s.keepPause(en, live)
 	}
@@ -171,6 +174,14 @@ func (s *Session) reconcileKey(k state.Key, restarted bool) *step {
 		return s.restore(en)
 	}
 	return s.observe(&reg, live, k, store.SourceResync)
+}
+
+// applying reports whether a pending register is young enough that its
+// writer is still applying it (Options.PendingGrace): acting on it too
+// would make its change twice.
+func (s *Session) applying(en store.Entry) bool {
+	g := s.e.opts.PendingGrace
+	return g > 0 && !en.Updated.IsZero() && s.e.opts.Now().Sub(en.Updated) < g
 }
 
 // pausedSince reports whether live's pause differs from a pending

@@ -136,7 +136,21 @@ func (n *Node) NewEngine(dryRun bool, ringinuse engine.RinginuseSource) *engine.
 	return engine.New(engine.Options{
 		Node: n.Config.Node, AMI: n.AMI, Journal: n.Journal, Clock: n.Clock, Log: n.opts.Log,
 		Now: n.opts.Now, DryRun: dryRun, Ringinuse: ringinuse, LocalPauseReasons: n.Config.LocalPauseReasons,
+		PendingGrace: n.pendingGrace(),
 	})
+}
+
+// oneShotPendingGrace is how long a one-shot command (no events: resync,
+// pull, push, status) leaves a freshly journalled pending register to the
+// daemon that is applying it; the next cron run finishes it if the daemon
+// did not.
+const oneShotPendingGrace = 10 * time.Second
+
+func (n *Node) pendingGrace() time.Duration {
+	if n.opts.Events == EventsOff {
+		return oneShotPendingGrace
+	}
+	return 0
 }
 
 // Close logs off Asterisk and closes the journal.
