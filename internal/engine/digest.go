@@ -91,16 +91,22 @@ func (e *Engine) peerDiffers(ctx context.Context, p Peer) (differ map[string]boo
 		theirs, peerErr = p.Client.ReconciledDigests(ctx)
 		return nil
 	})
-	var se *peer.StatusError
 	switch {
 	case err != nil:
 		return nil, false, err
-	case errors.As(peerErr, &se) && se.Code == http.StatusNotFound:
+	case servesNoDigests(peerErr):
 		return nil, true, nil
 	case peerErr != nil:
 		return nil, false, fmt.Errorf("pull from %s: %w", p.Name, peerErr)
 	}
 	return differingQueues(mine, theirs.Queues, p.Shares), false, nil
+}
+
+// servesNoDigests reports whether err is a peer's 404 to a digest request:
+// a peer without digests, whose whole state is read instead.
+func servesNoDigests(err error) bool {
+	var se *peer.StatusError
+	return errors.As(err, &se) && se.Code == http.StatusNotFound
 }
 
 // reconciledDigests reconciles the live state of every queue into the

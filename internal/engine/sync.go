@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"sort"
 	"sync"
@@ -121,9 +119,8 @@ func (pl *pulling) readDigests(ctx context.Context, p Peer, queues []string) (_ 
 		pl.digests = &d
 	}
 	close(pl.digested)
-	var se *peer.StatusError
 	switch {
-	case errors.As(err, &se) && se.Code == http.StatusNotFound:
+	case servesNoDigests(err):
 		return queues, true // a peer that serves no digests: its whole state
 	case err != nil:
 		pl.finish(err, p) // unreachable, or an answer not to be trusted
