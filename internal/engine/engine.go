@@ -149,8 +149,9 @@ func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
 }
 
 // alongside runs read and other at the same time (a read of Asterisk and
-// one of the journal: nothing else writes either while the engine's lock
-// is held) and returns their errors.
+// one of the journal: this engine writes neither while its lock is held,
+// and a change by another process lands before, between or after the two
+// reads in either order) and returns their errors.
 func alongside(read, other func() error) error {
 	done := make(chan error, 1)
 	go func() { done <- other() }()

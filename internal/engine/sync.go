@@ -85,18 +85,20 @@ type pulledPage struct {
 func StartPulls(ctx context.Context, peers []Peer, queues []string, dryRun bool) *Pulls {
 	ps := &Pulls{m: make(map[string]*pulling, len(peers))}
 	for _, p := range peers {
-		ps.m[p.Name] = startPull(ctx, p, queues, dryRun, !dryRun)
+		ps.m[p.Name] = startPull(ctx, p, queues, dryRun)
 	}
 	return ps
 }
 
-func startPull(ctx context.Context, p Peer, queues []string, dryRun, digestsFirst bool) *pulling {
+// startPull starts reading p's state: unless in a dry run (the peer must
+// not write), its reconciled digests first.
+func startPull(ctx context.Context, p Peer, queues []string, dryRun bool) *pulling {
 	pl := &pulling{more: make(chan struct{}, 1), digested: make(chan struct{}), want: make(chan []string, 1)}
-	if !digestsFirst {
+	if dryRun {
 		close(pl.digested)
 	}
 	go func() {
-		if digestsFirst {
+		if !dryRun {
 			var ok bool
 			if queues, ok = pl.readDigests(ctx, p, queues); !ok {
 				return
@@ -184,32 +186,20 @@ func (ps *Pulls) pulled(ctx context.Context, p Peer, queues []string, dryRun boo
 	if ps != nil && ps.m[p.Name] != nil {
 		return ps.m[p.Name]
 	}
-	return startPull(ctx, p, queues, dryRun, !dryRun)
+	return startPull(ctx, p, queues, dryRun)
 }
 
 // fetch reads p's whole state.
 func fetch(ctx context.Context, p Peer, queues []string, dryRun bool) (peer.Snapshot, error) {
 	var all peer.Snapshot
-	pl := startPull(ctx, p, queues, dryRun, false)
-	for {
-		pg, ok, err := pl.next(ctx)
-		if !ok {
-			return all, err
-		}
-		all = gather(all, pg)
+	err := p.Client.StatePages(ctx, queues, dryRun, func(page peer.Snapshot, fresh bool) error {
+		all.Gather(page, fresh)
+		return nil
+	})
+	if err != nil {
+		return all, fmt.Errorf("pull from %s: %w", p.Name, err)
 	}
-}
-
-// gather adds a page to the snapshot read so far (restarted on a fresh
-// first page).
-func gather(all peer.Snapshot, pg pulledPage) peer.Snapshot {
-	if pg.fresh {
-		all = peer.Snapshot{}
-	}
-	all.Node, all.Clock = pg.snap.Node, pg.snap.Clock
-	all.Registers = append(all.Registers, pg.snap.Registers...)
-	all.Skipped = append(all.Skipped, pg.snap.Skipped...)
-	return all
+	return all, nil
 }
 
 // pullPages applies each page of p's state as it arrives, and returns the
@@ -222,7 +212,7 @@ func (s *Session) pullPages(ctx context.Context, p Peer, pl *pulling) (*peer.Sna
 		if !ok {
 			return &all, outs, err
 		}
-		all = gather(all, pg)
+		all.Gather(pg.snap, pg.fresh)
 		o, err := s.ApplySnapshot(ctx, p, pg.snap)
 		outs = append(outs, o...)
 		if err != nil {

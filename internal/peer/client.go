@@ -142,12 +142,7 @@ func exchange[T any](ctx context.Context, c *Client, method, path string, query 
 func (c *Client) State(ctx context.Context, queues []string, dryRun bool) (Snapshot, error) {
 	var all Snapshot
 	err := c.StatePages(ctx, queues, dryRun, func(page Snapshot, fresh bool) error {
-		if fresh {
-			all = Snapshot{}
-		}
-		all.Node, all.Clock = page.Node, page.Clock
-		all.Registers = append(all.Registers, page.Registers...)
-		all.Skipped = append(all.Skipped, page.Skipped...)
+		all.Gather(page, fresh)
 		return nil
 	})
 	if err != nil {

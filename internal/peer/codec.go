@@ -27,6 +27,17 @@ type Snapshot struct {
 	Next string
 }
 
+// Gather adds a page of a state answer (StatePages) to the snapshot read
+// so far; a fresh first page starts it anew.
+func (s *Snapshot) Gather(page Snapshot, fresh bool) {
+	if fresh {
+		*s = Snapshot{}
+	}
+	s.Node, s.Clock = page.Node, page.Clock
+	s.Registers = append(s.Registers, page.Registers...)
+	s.Skipped = append(s.Skipped, page.Skipped...)
+}
+
 // Skipped is a member of a document that was left out, and why.
 type Skipped struct {
 	Queue, Interface string // as sent, possibly invalid: quote them to print them
