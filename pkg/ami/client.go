@@ -180,8 +180,8 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// shutdown closes the client once: it records why, fails all pending
-// requests, closes the event queue and the connection.
+// shutdown closes the client once: it records why, closes Done, fails all
+// pending requests, closes the event queue and the connection.
 func (c *Client) shutdown(cause error) {
 	c.mu.Lock()
 	if c.err != nil {
@@ -192,6 +192,9 @@ func (c *Client) shutdown(cause error) {
 	if cause != nil {
 		c.err = fmt.Errorf("%w: %w", ErrClosed, cause)
 	}
+	// Done is closed before any request learns of the loss, so that whoever
+	// sees ErrClosed and asks for a client again (Link) never gets this one.
+	close(c.done)
 	for _, req := range c.pending {
 		if !req.finished() {
 			req.finish(fmt.Errorf("ami %s (id %s): %w", req.action, req.id, c.err))
@@ -199,7 +202,6 @@ func (c *Client) shutdown(cause error) {
 	}
 	c.pending = nil
 	c.events.close(c.err)
-	close(c.done)
 	c.mu.Unlock()
 	c.conn.Close()
 }
