@@ -303,6 +303,7 @@ func runSeed(c *cluster, seed uint64, nOps int, kinds map[string]bool, out strin
 	res.lost, res.resurrected, res.wrong, res.journal = len(v.lost), len(v.resurrected), len(v.wrong), len(v.journal)
 	if !v.ok() {
 		r.logLine("FINAL DIFFERENCES:\n  %s", strings.Join(v.details, "\n  "))
+		r.logHistory(v)
 	}
 	time.Sleep(200 * time.Millisecond) // let a late echo reach the queue_log before counting
 	for i, n := range c.nodes {
@@ -325,4 +326,28 @@ func runSeed(c *cluster, seed uint64, nOps int, kinds map[string]bool, out strin
 		r.logLine("  %-28s %s", k, want[k])
 	}
 	return res
+}
+
+// logHistory writes every node's history of the members v found wrong: the
+// journal rows are gone when the next seed starts.
+func (r *runner) logHistory(v verdict) {
+	keys := map[key]bool{}
+	for _, m := range []map[key]bool{v.lost, v.resurrected, v.wrong, v.journal} {
+		for k := range m {
+			keys[k] = true
+		}
+	}
+	for _, k := range universe() {
+		if !keys[k] {
+			continue
+		}
+		for _, n := range r.c.nodes {
+			rows, err := n.history(k)
+			if err != nil {
+				r.logLine("history of %s on %s: %v", k, n.Name, err)
+				continue
+			}
+			r.logLine("history of %s on %s:\n  %s", k, n.Name, strings.Join(rows, "\n  "))
+		}
+	}
 }

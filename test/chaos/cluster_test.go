@@ -196,3 +196,39 @@ func (n *node) journalRow(k key) (jrow, bool, error) {
 func (n *node) reconciles() int {
 	return n.LogCount(`msg="` + harness.ReconciledMsg + `"`)
 }
+
+// history returns n's history rows of k, oldest first, one line each: what
+// a failed seed's register went through on that node.
+func (n *node) history(k key) ([]string, error) {
+	var out []string
+	err := n.DB(func(ctx context.Context, c *pgx.Conn) error {
+		out = out[:0]
+		rows, err := c.Query(ctx, `SELECT id, recorded_at, source, result, coalesce(seq, 0), origin,
+			stamp_wall, stamp_logical, new_present, new_paused, convert_from(new_paused_reason, 'LATIN1'), new_penalty,
+			coalesce(old_present, false), coalesce(old_paused, false), coalesce(old_stamp_wall, 0), coalesce(old_origin, '')
+			FROM queue_sync_history WHERE class = 'queue_sync' AND queue_key = $1 AND iface_key = $2 ORDER BY id`, k.Queue, k.Iface)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id, seq, wall, logical, oldWall   int64
+				at                                time.Time
+				source, result, origin, reason    string
+				present, paused, oldPres, oldPaus bool
+				penalty                           int
+				oldOrigin                         string
+			)
+			if err := rows.Scan(&id, &at, &source, &result, &seq, &origin, &wall, &logical, &present, &paused, &reason, &penalty,
+				&oldPres, &oldPaus, &oldWall, &oldOrigin); err != nil {
+				return err
+			}
+			out = append(out, fmt.Sprintf("#%d %s %s %s seq=%d stamp=%d.%d@%s present=%v paused=%v reason=%q penalty=%d (was present=%v paused=%v stamp=%d@%s)",
+				id, at.UTC().Format("15:04:05.000"), source, result, seq, wall, logical, origin, present, paused, reason, penalty,
+				oldPres, oldPaus, oldWall, oldOrigin))
+		}
+		return rows.Err()
+	})
+	return out, err
+}
