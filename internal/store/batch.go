@@ -77,7 +77,7 @@ SELECT queue_key, iface_key, seq, updated_at FROM up`
 
 // settleSetSQL is settleSQL for a batch: every register whose stored
 // version is still its own is settled, and its pending history record
-// applied (looked up by seq through the partial index).
+// applied (looked up by seq through its index).
 const settleSetSQL = `WITH st AS (
 	UPDATE attribute_state a SET pending = false, updated_at = now(), acted_at = now()
 	FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
