@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
@@ -131,4 +132,96 @@ func TestPutManyDuplicateKeys(t *testing.T) {
 	if !res[0].Stored || res[1].Stored || !res[2].Stored || res[1].Current.Stamp.Wall != 20 {
 		t.Fatalf("results %+v", res)
 	}
+}
+
+// The statements over arrays must stay linear in a chunk whatever the
+// statistics say. On a journal whose statistics say no row is pending (the
+// normal case: rows are pending only between a write and its settle), a
+// chunk of 250 pending writes replacing existing rows, with history, then
+// their settle: no CTE or unnested array may be scanned once per row of
+// another (a nested loop with it on the inner side), as the planner did
+// when it expected one row where there were 250.
+func TestSetStatementsStayLinear(t *testing.T) {
+	s, ctx := parallelStore(t)
+	if _, err := s.PutMany(ctx, benchRegs(5000, 1), PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Analyze(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	o := PutOptions{Pending: true, Via: "sop2", Source: PeerSource("sop2")}
+	// The statements run prepared and cached: custom plans for the
+	// arrays they are given first, then PostgreSQL's generic plan.
+	for i, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+		if _, err := conn.Exec(ctx, "SET plan_cache_mode = "+mode); err != nil {
+			t.Fatal(err)
+		}
+		explain := func(what, sql string, args ...any) {
+			t.Helper()
+			var plan string
+			if err := conn.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
+				t.Fatalf("%s, %s: %v", what, mode, err)
+			}
+			if n := rescanned(t, plan); n != "" {
+				t.Fatalf("%s, %s: scans %s once per row of another:\n%s", what, mode, n, plan)
+			}
+		}
+		chunk := benchRegs(250, int64(2+i))
+		explain("put", putSetSQL, s.putSetArgs(chunk, o)...)
+		explain("settle", settleSetSQL, append([]any{s.class}, settleSetArgs(chunk)...)...)
+	}
+	if pending, err := s.ListPending(ctx); err != nil || len(pending) != 0 {
+		t.Fatalf("after the settles: %d pending, %v", len(pending), err)
+	}
+	hs, err := s.History(ctx, HistoryQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	applied := 0
+	for _, h := range hs {
+		if h.Result == ResultApplied && h.Old != nil && h.Old.Stamp.Wall == h.New.Stamp.Wall-1 {
+			applied++
+		}
+	}
+	if applied != 500 {
+		t.Fatalf("%d applied history records with the row they replaced, want 500", applied)
+	}
+}
+
+// rescanned returns the name of a CTE or function scanned more than once
+// in an analyzed JSON plan, or "".
+func rescanned(t *testing.T, plan string) string {
+	t.Helper()
+	type node struct {
+		Type  string  `json:"Node Type"`
+		CTE   string  `json:"CTE Name"`
+		Alias string  `json:"Alias"`
+		Loops float64 `json:"Actual Loops"`
+		Plans []node  `json:"Plans"`
+	}
+	var top []struct{ Plan node }
+	if err := json.Unmarshal([]byte(plan), &top); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n node) string
+	walk = func(n node) string {
+		if (n.Type == "CTE Scan" || n.Type == "Function Scan") && n.Loops > 1 {
+			return n.Type + " " + n.Alias
+		}
+		for _, c := range n.Plans {
+			if r := walk(c); r != "" {
+				return r
+			}
+		}
+		return ""
+	}
+	if len(top) != 1 {
+		t.Fatalf("plan: %s", plan)
+	}
+	return walk(top[0].Plan)
 }
