@@ -89,15 +89,11 @@ func (a *agreement) run(ctx context.Context, interval time.Duration) {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	counter := ami.NewLink(func(ctx context.Context) (*ami.Client, error) {
-		return node.DialAMI(ctx, a.d.cfg().AMI, "off", a.d.opts.Log)
-	})
-	defer counter.Close()
 	for n := 0; ; n++ {
 		a.checkAll(ctx, interval)
 		if n%countEvery == countEvery-1 && a.d.cfg().MetricsListen != "" && a.d.upToDate() {
 			sctx, cancel := context.WithTimeout(ctx, interval)
-			a.countLive(sctx, counter)
+			a.countLive(sctx, a.d.readLink)
 			cancel()
 		}
 		select {
@@ -277,13 +273,13 @@ var membersDesc = []string{"available", "paused", "in_call"}
 
 // countMembers exports queuesync_queue_members from a local snapshot.
 // countLive counts the members by state from the live state alone, read
-// on a manager connection of its own (counter, without events) and one
-// queue at a time. Asterisk holds a queue's lock while it lists the queue's
+// on the readers' manager connection (without events) and one queue at a
+// time. Asterisk holds a queue's lock while it lists the queue's
 // members, and a pause waits for the lock of every queue: one read of every
 // member held up the live path's actions for as long as it took (100 ms
 // at 10,000 members), the reads of one queue each only for an instant.
 func (a *agreement) countLive(ctx context.Context, counter *ami.Link) {
-	all, err := counter.QueueStatus(ctx, "", noMember)
+	all, err := counter.QueueStatus(ctx, "", ami.NoMember)
 	if err != nil {
 		return
 	}
@@ -304,10 +300,6 @@ func (a *agreement) countLive(ctx context.Context, counter *ami.Link) {
 	}
 	a.countMembers(v)
 }
-
-// noMember is a member filter no member matches: QueueStatus then lists
-// every queue's parameters and no member.
-const noMember = "queuesync:none"
 
 func (a *agreement) countMembers(v localView) {
 	counts := map[string]*[3]int{}

@@ -47,6 +47,14 @@ type Daemon struct {
 	agree   *agreement
 	web     *webServer
 	handler atomic.Pointer[http.Handler]
+
+	// readLink is a second manager session, without events, and reader an
+	// engine on it that changes nothing: the status page, the member count
+	// and peers' dry runs read the node through them, off the live path
+	// (see engine.Reader).
+	readLink *ami.Link
+	reader   *engine.Engine
+
 	// replay and refusals outlive the handlers Reload builds: a request
 	// recorded before a reload stays refused after it.
 	replay   *peer.ReplayCache
@@ -102,6 +110,10 @@ func New(o Options) (*Daemon, error) {
 	d.metrics.exportRefusals(d.refusals)
 	d.latency = newLatencyTracker(d.metrics.latency, o.Now)
 	d.eng = n.NewEngine(false, d.ringuse)
+	d.readLink = ami.NewLink(func(ctx context.Context) (*ami.Client, error) {
+		return node.DialAMI(ctx, d.cfg().AMI, node.EventsOff, o.Log)
+	})
+	d.reader = d.eng.Reader(d.readLink)
 	d.agree = newAgreement(d)
 	if err := d.setHandler(n.Config); err != nil {
 		return nil, err
@@ -224,6 +236,7 @@ func (d *Daemon) shutdown() error {
 		d.opts.Log.Warn("shutdown timeout: deliveries still in flight stay in the journal and go out after the restart")
 	}
 	_ = d.link.Close()
+	_ = d.readLink.Close()
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("shut down peer API: %w", err)
 	}

@@ -43,7 +43,7 @@ func (n *receiver) State(ctx context.Context, queues []string, dryRun bool) ([]s
 func (n *receiver) reconciled(ctx context.Context, queues []string, dryRun bool) (*engine.Session, error) {
 	eng := n.d.eng
 	if dryRun {
-		eng = eng.DryRun()
+		eng = n.d.reader
 	} else if !n.d.upToDate() {
 		if err := n.d.reconcileAll(ctx, "peer state request"); err != nil {
 			return nil, err

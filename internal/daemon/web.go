@@ -94,9 +94,9 @@ type webSource struct {
 
 // webCacheFor is how long a built status is served again at least; a
 // status that took long to build (a large node: it reads every member of
-// both nodes, holding each engine's lock while it reads its Asterisk) is
-// served three times as long as it took, so that viewers never keep the
-// engines busy more than a quarter of the time.
+// both nodes' Asterisk and journals) is served three times as long as it
+// took, so that viewers never keep the nodes busy more than a quarter of
+// the time.
 const webCacheFor = 750 * time.Millisecond
 
 // Status returns this node's and its peers' members and agreement.
@@ -251,10 +251,11 @@ type localView struct {
 	inCall map[state.Key]bool
 }
 
-// localSnapshot reconciles in memory only (a dry run) and returns what
-// the journal would hold: the live state, dated as the journal dates it.
+// localSnapshot reconciles in memory only (the reader's dry run, off the
+// live path) and returns what the journal would hold: the live state,
+// dated as the journal dates it.
 func (d *Daemon) localSnapshot(ctx context.Context) (localView, error) {
-	sess, err := d.eng.DryRun().Begin(ctx, nil)
+	sess, err := d.reader.Begin(ctx, nil)
 	if err != nil {
 		return localView{}, err
 	}

@@ -78,6 +78,7 @@ type Engine struct {
 	mu     *sync.Mutex
 	silent *silentSet
 	start  *startCache // Asterisk's start time per connection (see steadyReadOnLink)
+	reader bool        // made by Reader
 }
 
 // ErrQueueUndefined is reported for a register whose queue the local
@@ -104,6 +105,22 @@ func (e *Engine) DryRun() *Engine {
 	o := e.opts
 	o.DryRun = true
 	return &Engine{opts: o, mu: e.mu, silent: e.silent, start: e.start}
+}
+
+// Reader returns an engine that changes nothing, like DryRun, for readers
+// of the node's state (the status page, a peer's dry run) that must not
+// hold up the live path. It reads Asterisk through a, a manager session
+// of its own (without events), one queue at a time: Asterisk holds a
+// queue's lock while it lists the queue's members, and an action waits for
+// it. Its sessions take a lock of their own, never e's, and read the
+// journal before Asterisk: a change e applies meanwhile shows as its old
+// value or its new one, and the reader's reconcile never undoes it (read
+// the other way round, Asterisk's old value would look like a change made
+// after the journal's new one).
+func (e *Engine) Reader(a AMI) *Engine {
+	o := e.opts
+	o.DryRun, o.AMI = true, a
+	return &Engine{opts: o, mu: new(sync.Mutex), silent: e.silent, start: &startCache{}, reader: true}
 }
 
 // Node returns this node's name.
@@ -134,12 +151,22 @@ func (e *Engine) locked(begin func() (*Session, error)) (*Session, error) {
 func (e *Engine) begin(ctx context.Context, queues []string) (*Session, error) {
 	journal := map[state.Key]store.Entry{}
 	var view *View
-	err := alongside(func() (err error) {
+	observe := func() (err error) {
 		view, err = e.observe(ctx, queues)
 		return err
-	}, func() error {
+	}
+	list := func() error {
 		return e.listJournal(ctx, queues, func(en store.Entry) { journal[en.Key()] = en })
-	})
+	}
+	var err error
+	if e.reader {
+		err = list()
+		if err == nil {
+			err = observe()
+		}
+	} else {
+		err = alongside(observe, list)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -69,6 +69,9 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 
 // queueStatus reads the members of queues (every queue when empty or many).
 func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
+	if e.reader {
+		return e.eachQueueStatus(ctx, queues)
+	}
 	if len(queues) == 0 || len(queues) > maxQueueQueries {
 		qs, err := e.opts.AMI.QueueStatus(ctx, "", "")
 		if err != nil {
@@ -89,6 +92,30 @@ func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueSta
 		all.Members = append(all.Members, p.Members...)
 	}
 	return all, errors.Join(errs...)
+}
+
+// eachQueueStatus is a reader's queueStatus: one queue at a time (see
+// Reader), every queue Asterisk defines when queues is empty.
+func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
+	var all ami.QueueStatus
+	if len(queues) == 0 {
+		defined, err := e.opts.AMI.QueueStatus(ctx, "", ami.NoMember)
+		if err != nil {
+			return all, fmt.Errorf("read queues: %w", err)
+		}
+		for _, p := range defined.Params {
+			queues = append(queues, p.Queue)
+		}
+	}
+	for _, q := range queues {
+		qs, err := e.opts.AMI.QueueStatus(ctx, q, "")
+		if err != nil {
+			return all, fmt.Errorf("read queue status of %s: %w", q, err)
+		}
+		all.Params = append(all.Params, qs.Params...)
+		all.Members = append(all.Members, qs.Members...)
+	}
+	return all, nil
 }
 
 func wanted(queues []string) func(string) bool {

@@ -41,6 +41,11 @@ type QueueStatus struct {
 	Members []QueueMember
 }
 
+// NoMember is a QueueStatus member filter that no member matches: the
+// answer then holds every queue's parameters and no member, the cheapest
+// way to learn which queues Asterisk defines.
+const NoMember = "queuesync:none"
+
 // QueueStatus runs the QueueStatus action. queue and member filter the
 // result when non-empty. An unknown queue gives an empty result, not an
 // error. With a member filter, Asterisk still reports the parameters of

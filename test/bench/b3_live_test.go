@@ -5,7 +5,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -354,6 +356,48 @@ func BenchmarkLiveLatency100(b *testing.B) {
 		liveLatency(b, pool, rate, dur)
 	}
 	restorePool(b, pool, want)
+}
+
+// BenchmarkLiveLatencyWallboard is BenchmarkLiveLatency100 while a
+// wallboard polls daemon A's status page (/api/v1/queues, every member of
+// both nodes) four times a second: the page's data is read from both
+// nodes' Asterisk and journals while their live paths run.
+func BenchmarkLiveLatencyWallboard(b *testing.B) {
+	want := members10k()
+	prepare(b, want)
+	A := bed.Nodes[0]
+	A.Stop()
+	web := startWithPage(b, A)
+	defer A.Stop() // the next benchmark's prepare starts it without the page
+	waitIdle(b)
+	ctx, cancel := context.WithCancel(context.Background())
+	builds := make(chan int, 1)
+	go func() { builds <- pollPage(ctx, web, 250*time.Millisecond) }()
+	for b.Loop() {
+		liveLatency(b, want[:200], 100, 20*time.Second)
+	}
+	cancel()
+	say(b, "status page: %d answers read while the changes ran", <-builds)
+	restorePool(b, want[:200], want)
+}
+
+// pollPage reads the status page's data every interval until ctx ends, as
+// a wallboard does, and returns how many answers it read.
+func pollPage(ctx context.Context, addr string, interval time.Duration) int {
+	n := 0
+	for ctx.Err() == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/api/v1/queues", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			n++
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(interval):
+		}
+	}
+	return n
 }
 
 func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {

@@ -3,7 +3,6 @@
 package bench
 
 import (
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,13 +26,7 @@ func BenchmarkScrape10k(b *testing.B) {
 	waitIdle(b)
 	A := bed.Nodes[0]
 	startDaemon(b, bed.Nodes[1], harness.Override{})
-	web, err := harness.FreeAddr()
-	if err != nil {
-		b.Fatal(err)
-	}
-	os.Setenv("QUEUESYNC_WEB_LISTEN", web) // A only
-	startDaemon(b, A, harness.Override{})
-	os.Unsetenv("QUEUESYNC_WEB_LISTEN")
+	web := startWithPage(b, A)
 	// Every queue compared with B, and the members counted (every fifth
 	// check): about 10 s at the default health_interval of 2 s.
 	deadline := time.Now().Add(3 * time.Minute)

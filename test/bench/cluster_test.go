@@ -38,6 +38,20 @@ func startDaemon(tb testing.TB, n *node, o harness.Override) {
 	}
 }
 
+// startWithPage starts n's daemon as startDaemon does, with its status
+// page on, and returns the page's address.
+func startWithPage(tb testing.TB, n *node) string {
+	tb.Helper()
+	web, err := harness.FreeAddr()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	os.Setenv("QUEUESYNC_WEB_LISTEN", web) // this node only
+	defer os.Unsetenv("QUEUESYNC_WEB_LISTEN")
+	startDaemon(tb, n, harness.Override{})
+	return web
+}
+
 // stopDaemons stops the daemon of every node.
 func stopDaemons() {
 	for _, n := range bed.Nodes {
