@@ -115,3 +115,36 @@ func BenchmarkList10000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLastChanges reads the last change of 2,000 members from a
+// history of 100,000 records (50 per member): "sort" is the whole history
+// sorted (DISTINCT ON), the way it was read before, beside LastChanges.
+func BenchmarkLastChanges(b *testing.B) {
+	s := openStore(b)
+	ctx := b.Context()
+	for wall := int64(1); wall <= 50; wall++ {
+		if _, err := s.PutMany(ctx, benchRegs(2000, wall), PutOptions{Source: SourceAMI}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Analyze(ctx); err != nil {
+		b.Fatal(err)
+	}
+	sorted := func(ctx context.Context) ([]HistoryEntry, error) {
+		return s.queryHistory(ctx, "last changes", `SELECT DISTINCT ON (queue_key, iface_key) `+historyColumns+`
+			FROM queue_sync_history WHERE class = $1 ORDER BY queue_key, iface_key, id DESC`, s.class)
+	}
+	for _, way := range []struct {
+		name string
+		read func(context.Context) ([]HistoryEntry, error)
+	}{{"sort", sorted}, {"members", s.LastChanges}} {
+		b.Run(way.name, func(b *testing.B) {
+			for b.Loop() {
+				hs, err := way.read(ctx)
+				if err != nil || len(hs) != 2000 {
+					b.Fatalf("%d last changes, %v", len(hs), err)
+				}
+			}
+		})
+	}
+}

@@ -265,7 +265,14 @@ func (s *Store) CollectHistory(ctx context.Context, olderThan time.Time, maxRows
 
 // LastChanges returns the last recorded change of every member that has
 // one, ordered by queue key and interface key.
+//
+// It looks the record up member by member, through the member index,
+// from the journal's rows: its cost follows the members, not the history
+// (a sort of the whole history, months of it, on every page build).
 func (s *Store) LastChanges(ctx context.Context) ([]HistoryEntry, error) {
-	return s.queryHistory(ctx, "last changes", `SELECT DISTINCT ON (queue_key, iface_key) `+historyColumns+`
-		FROM queue_sync_history WHERE class = $1 ORDER BY queue_key, iface_key, id DESC`, s.class)
+	return s.queryHistory(ctx, "last changes", `SELECT l.* FROM attribute_state a
+		CROSS JOIN LATERAL (SELECT `+historyColumns+` FROM queue_sync_history
+			WHERE class = a.class AND queue_key = a.queue_key AND iface_key = a.iface_key
+			ORDER BY id DESC LIMIT 1) l
+		WHERE a.class = $1 ORDER BY a.queue_key, a.iface_key`, s.class)
 }

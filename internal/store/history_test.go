@@ -96,3 +96,38 @@ func TestHistoryRestoresAndCollection(t *testing.T) {
 		t.Fatalf("CollectHistory(all old) = %d, %v; want 1", n, err)
 	}
 }
+
+// TestLastChanges: the last recorded change of every member, whatever
+// came before it, and none for a member written without a source.
+func TestLastChanges(t *testing.T) {
+	s, ctx := parallelStore(t)
+	for wall := int64(1); wall <= 3; wall++ {
+		regs := benchRegs(20, wall)
+		for i := range regs {
+			regs[i].Penalty = int(wall)
+		}
+		if _, err := s.PutMany(ctx, regs, PutOptions{Source: SourceAMI}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustPut(t, s, reg("quiet", "PJSIP/9", 1, 0, "sop1"), PutOptions{})
+	older := reg("queue000", "PJSIP/00000", 2, 0, "sop2") // loses: no record
+	if ok, _ := mustPut(t, s, older, PutOptions{Source: PeerSource("sop2")}); ok {
+		t.Fatal("an older register was stored")
+	}
+	hs, err := s.LastChanges(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 20 {
+		t.Fatalf("%d last changes, want one per member written with a source (20)", len(hs))
+	}
+	for i, h := range hs {
+		if h.New.Penalty != 3 || h.Old == nil || h.Old.Penalty != 2 || h.Source != SourceAMI {
+			t.Errorf("last change %d: %+v old %+v, want the third write", i, h.New, h.Old)
+		}
+		if i > 0 && hs[i-1].New.Key().Queue > h.New.Key().Queue {
+			t.Errorf("not in key order at %d", i)
+		}
+	}
+}
