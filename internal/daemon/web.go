@@ -185,10 +185,6 @@ type peerView struct {
 // Asterisk holds now), each peer's (its signed state answer, dry run), the
 // agreement checks and the last change of every member.
 func (d *Daemon) buildStatus(ctx context.Context, remember func(peerView) peerView) (web.Status, error) {
-	local, err := d.localSnapshot(ctx)
-	if err != nil {
-		return web.Status{}, err
-	}
 	d.mu.Lock()
 	peers := make([]node.Peer, len(d.peers))
 	for i, p := range d.peers {
@@ -197,14 +193,18 @@ func (d *Daemon) buildStatus(ctx context.Context, remember func(peerView) peerVi
 	d.mu.Unlock()
 	views := make([]peerView, len(peers))
 	var wg sync.WaitGroup
-	for i, p := range peers {
+	for i, p := range peers { // read while this node is read
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			views[i] = readPeer(ctx, p, d.opts.Now())
 		}()
 	}
+	local, err := d.localSnapshot(ctx)
 	wg.Wait()
+	if err != nil {
+		return web.Status{}, err
+	}
 	for i := range views {
 		views[i] = remember(views[i])
 	}

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,10 +27,10 @@ func TestReaderStaysOffTheLivePath(t *testing.T) {
 	rd := newRecAMI(n.srv, "queuesync")
 	t.Cleanup(rd.close)
 	reader := n.eng.Reader(rd)
-	var reads int
+	var reads atomic.Int32 // the reader's one-queue reads run at the same time
 	rd.setRead(func(kind string) {
 		if kind == "QueueStatus" {
-			reads++
+			reads.Add(1)
 		}
 	})
 
@@ -43,8 +44,8 @@ func TestReaderStaysOffTheLivePath(t *testing.T) {
 		t.Fatal("the reader waited for the live session's lock")
 	}
 	live.End()
-	if queues := len(amitest.DefaultQueues()); reads != 1+queues {
-		t.Errorf("reader made %d QueueStatus reads, want 1 (the queues) + %d (one per queue)", reads, queues)
+	if queues := len(amitest.DefaultQueues()); int(reads.Load()) != 1+queues {
+		t.Errorf("reader made %d QueueStatus reads, want 1 (the queues) + %d (one per queue)", reads.Load(), queues)
 	}
 	if r := find(t, regs, "PJSIP/1002"); !r.Paused || r.PausedReason != "lunch" {
 		t.Errorf("reader shows Bob %+v, want paused for lunch as Asterisk has him", r)

@@ -94,8 +94,14 @@ func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueSta
 	return all, errors.Join(errs...)
 }
 
-// eachQueueStatus is a reader's queueStatus: one queue at a time (see
-// Reader), every queue Asterisk defines when queues is empty.
+// readersInFlight is how many one-queue reads a reader keeps in flight:
+// Asterisk answers them one after the other, releasing the queue's lock
+// between them, and a node of hundreds of queues is not read at the pace
+// of one round trip per queue.
+const readersInFlight = 8
+
+// eachQueueStatus is a reader's queueStatus: one queue per QueueStatus
+// (see Reader), every queue Asterisk defines when queues is empty.
 func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
 	var all ami.QueueStatus
 	if len(queues) == 0 {
@@ -107,13 +113,22 @@ func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.Queu
 			queues = append(queues, p.Queue)
 		}
 	}
-	for _, q := range queues {
-		qs, err := e.opts.AMI.QueueStatus(ctx, q, "")
-		if err != nil {
-			return all, fmt.Errorf("read queue status of %s: %w", q, err)
+	parts := make([]ami.QueueStatus, len(queues))
+	errs := make([]error, len(queues))
+	slots := make(chan struct{}, readersInFlight)
+	concurrently(len(queues), func(i int) {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, queues[i], ""); errs[i] != nil {
+			errs[i] = fmt.Errorf("read queue status of %s: %w", queues[i], errs[i])
 		}
-		all.Params = append(all.Params, qs.Params...)
-		all.Members = append(all.Members, qs.Members...)
+	})
+	if err := errors.Join(errs...); err != nil {
+		return all, err
+	}
+	for _, p := range parts {
+		all.Params = append(all.Params, p.Params...)
+		all.Members = append(all.Members, p.Members...)
 	}
 	return all, nil
 }
