@@ -57,7 +57,7 @@ fuzz:
 
 ## bench: the benchmark suite (test/bench, and pkg/ami's parser and pipelining
 ## benchmarks) on a testbed of its own (QS_NAME=bench, /tmp/qs-bench, AMI
-## ports 6038-6039, queues q001..q500), stopped at the end; about 15 minutes.
+## ports 6038-6039, queues q001..q500), stopped at the end; about 20 minutes.
 ## Every figure is reported beside a baseline measured in the same run; the
 ## raw output goes to $(BENCH_OUT)/bench.txt, the result lines to
 ## $(BENCH_OUT)/report.txt. docs/benchmarks.md explains them.
