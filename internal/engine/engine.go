@@ -110,9 +110,9 @@ func (e *Engine) DryRun() *Engine {
 // Reader returns an engine that changes nothing, like DryRun, for readers
 // of the node's state (the status page, a peer's dry run) that must not
 // hold up the live path. It reads Asterisk through a, a manager session
-// of its own (without events), one queue at a time: Asterisk holds a
-// queue's lock while it lists the queue's members, and an action waits for
-// it. Its sessions take a lock of their own, never e's, and read the
+// of its own (without events), one queue per QueueStatus: Asterisk holds
+// a queue's lock while it lists the queue's members, and an action waits
+// for it. Its sessions take a lock of their own, never e's, and read the
 // journal before Asterisk: a change e applies meanwhile shows as its old
 // value or its new one, and the reader's reconcile never undoes it (read
 // the other way round, Asterisk's old value would look like a change made

@@ -79,19 +79,7 @@ func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueSta
 		}
 		return qs, nil
 	}
-	parts := make([]ami.QueueStatus, len(queues))
-	errs := make([]error, len(queues))
-	concurrently(len(queues), func(i int) {
-		if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, queues[i], ""); errs[i] != nil {
-			errs[i] = fmt.Errorf("read queue status of %s: %w", queues[i], errs[i])
-		}
-	})
-	var all ami.QueueStatus
-	for _, p := range parts {
-		all.Params = append(all.Params, p.Params...)
-		all.Members = append(all.Members, p.Members...)
-	}
-	return all, errors.Join(errs...)
+	return e.readQueues(ctx, queues, len(queues))
 }
 
 // readersInFlight is how many one-queue reads a reader keeps in flight:
@@ -103,19 +91,24 @@ const readersInFlight = 8
 // eachQueueStatus is a reader's queueStatus: one queue per QueueStatus
 // (see Reader), every queue Asterisk defines when queues is empty.
 func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
-	var all ami.QueueStatus
 	if len(queues) == 0 {
 		defined, err := e.opts.AMI.QueueStatus(ctx, "", ami.NoMember)
 		if err != nil {
-			return all, fmt.Errorf("read queues: %w", err)
+			return ami.QueueStatus{}, fmt.Errorf("read queues: %w", err)
 		}
 		for _, p := range defined.Params {
 			queues = append(queues, p.Queue)
 		}
 	}
+	return e.readQueues(ctx, queues, readersInFlight)
+}
+
+// readQueues reads each of queues with a QueueStatus of its own, at most
+// inFlight at once, and returns what they read together.
+func (e *Engine) readQueues(ctx context.Context, queues []string, inFlight int) (ami.QueueStatus, error) {
 	parts := make([]ami.QueueStatus, len(queues))
 	errs := make([]error, len(queues))
-	slots := make(chan struct{}, readersInFlight)
+	slots := make(chan struct{}, max(inFlight, 1))
 	concurrently(len(queues), func(i int) {
 		slots <- struct{}{}
 		defer func() { <-slots }()
@@ -123,14 +116,12 @@ func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.Queu
 			errs[i] = fmt.Errorf("read queue status of %s: %w", queues[i], errs[i])
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return all, err
-	}
+	var all ami.QueueStatus
 	for _, p := range parts {
 		all.Params = append(all.Params, p.Params...)
 		all.Members = append(all.Members, p.Members...)
 	}
-	return all, nil
+	return all, errors.Join(errs...)
 }
 
 func wanted(queues []string) func(string) bool {
