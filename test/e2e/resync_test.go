@@ -141,6 +141,11 @@ func TestResyncDryRun(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	pause(t, b, "sales", "Local/3006@agents", true, "dry")
 	add(t, a, ami.QueueAddRequest{Queue: "support", Interface: "Local/3008@agents"})
+	// Each daemon journals its node's change a moment after Asterisk's
+	// event; the snapshot is taken once both have.
+	waitFor(t, "the daemons journal the pause on B and the add on A", func() bool {
+		return strings.Contains(journal(t, b), "dry") && strings.Contains(journal(t, a), "support")
+	})
 	ma, mb, ja, jb := members(t, a), members(t, b), journal(t, a), journal(t, b)
 	out := resync(t, a, "-v", "--dry-run")
 	if !strings.Contains(out, "would") || !strings.Contains(out, "dry run") {
@@ -149,8 +154,11 @@ func TestResyncDryRun(t *testing.T) {
 	if render(members(t, a)) != render(ma) || render(members(t, b)) != render(mb) {
 		t.Fatal("dry run changed live state")
 	}
-	if journal(t, a) != ja || journal(t, b) != jb {
-		t.Fatalf("dry run changed a journal")
+	if got := journal(t, a); got != ja {
+		t.Fatalf("dry run changed A's journal:\n%s\nwas:\n%s", got, ja)
+	}
+	if got := journal(t, b); got != jb {
+		t.Fatalf("dry run changed B's journal:\n%s\nwas:\n%s", got, jb)
 	}
 }
 
