@@ -46,7 +46,7 @@ type Options struct {
 	Clock   *state.Clock // the node's hybrid logical clock
 	Log     *slog.Logger // optional
 	DryRun  bool         // decide everything, change nothing
-	Workers int          // AMI actions in flight at once (default 256: about a chunk, written together)
+	Workers int          // AMI actions in flight at once (default 1024: four chunks of a commit, each sent together)
 	// Ringinuse, when set, tells what AMI events taught of ringinuse, which
 	// QueueStatus does not report. Nil: always unknown.
 	Ringinuse RinginuseSource
@@ -91,7 +91,7 @@ func New(o Options) *Engine {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	if o.Workers <= 0 {
-		o.Workers = 256
+		o.Workers = 1024
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -115,7 +115,7 @@ func (s *Session) commitOnce(ctx context.Context, steps []*step) error {
 	if err := s.journalSteps(ctx, steps); err != nil {
 		return err
 	}
-	s.runActions(ctx, steps, make(chan struct{}, s.e.opts.Workers))
+	s.runActions(ctx, steps, newSlots(s.e.opts.Workers))
 	return s.settleSteps(ctx, steps)
 }
 
@@ -136,7 +136,7 @@ func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
 		}
 		settled <- err
 	}()
-	sem := make(chan struct{}, s.e.opts.Workers) // shared: the actions of every chunk in flight at once
+	sl := newSlots(s.e.opts.Workers) // shared by the chunks in flight
 	var wg sync.WaitGroup
 	var jerr error
 	start := 0
@@ -149,7 +149,7 @@ func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runActions(ctx, chunk, sem)
+			s.runActions(ctx, chunk, sl)
 			acted <- chunk
 		}()
 	}
@@ -250,24 +250,28 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 }
 
 // runActions runs each step's actions in order, steps concurrently (AMI
-// pipelines them), bounded by sem (Options.Workers slots).
-func (s *Session) runActions(ctx context.Context, steps []*step, sem chan struct{}) {
-	var wg sync.WaitGroup
+// pipelines them), bounded by sl: the steps start in groups, each group
+// once slots are free for all of it (see slots).
+func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
+	var todo []*step
 	for _, st := range steps {
-		if len(st.out.Actions) == 0 || st.out.Result == Stale {
-			continue
+		if len(st.out.Actions) > 0 && st.out.Result != Stale && !s.e.opts.DryRun {
+			todo = append(todo, st)
 		}
-		if s.e.opts.DryRun {
-			continue
+	}
+	var wg sync.WaitGroup
+	for len(todo) > 0 {
+		n := sl.take(len(todo))
+		for _, st := range todo[:n] {
+			wg.Add(1)
+			go func() {
+				defer func() { sl.give(); wg.Done() }()
+				if err := s.e.execute(ctx, st.out.Actions); err != nil {
+					st.out.Result, st.out.Err = Failed, err
+				}
+			}()
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(st *step) {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.e.execute(ctx, st.out.Actions); err != nil {
-				st.out.Result, st.out.Err = Failed, err
-			}
-		}(st)
+		todo = todo[n:]
 	}
 	wg.Wait()
 	s.mu.Lock()
