@@ -15,7 +15,6 @@ import (
 	"github.com/queuesync/queuesync/internal/peer"
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
-	"github.com/queuesync/queuesync/pkg/ami"
 )
 
 // digester is the part of the journal that sums it up (store.Store).
@@ -93,7 +92,7 @@ func (a *agreement) run(ctx context.Context, interval time.Duration) {
 		a.checkAll(ctx, interval)
 		if n%countEvery == countEvery-1 && a.d.cfg().MetricsListen != "" && a.d.upToDate() {
 			sctx, cancel := context.WithTimeout(ctx, interval)
-			a.countLive(sctx, a.d.readLink)
+			a.countLive(sctx)
 			cancel()
 		}
 		select {
@@ -271,36 +270,33 @@ func (a *agreement) Agreements() []PeerAgreement {
 // membersDesc are the states queuesync_queue_members counts.
 var membersDesc = []string{"available", "paused", "in_call"}
 
-// countMembers exports queuesync_queue_members from a local snapshot.
 // countLive counts the members by state from the live state alone, read
-// on the readers' manager connection (without events) and one queue at a
-// time. Asterisk holds a queue's lock while it lists the queue's
-// members, and a pause waits for the lock of every queue: one read of every
-// member held up the live path's actions for as long as it took (100 ms
-// at 10,000 members), the reads of one queue each only for an instant.
-func (a *agreement) countLive(ctx context.Context, counter *ami.Link) {
-	all, err := counter.QueueStatus(ctx, "", ami.NoMember)
+// by the node's reader (engine.Reader): on the readers' manager session,
+// one queue at a time. Asterisk holds a queue's lock while it lists the
+// queue's members, and a pause waits for the lock of every queue: one read
+// of every member held up the live path's actions for as long as it took
+// (100 ms at 10,000 members), the reads of one queue each only for an
+// instant.
+func (a *agreement) countLive(ctx context.Context) {
+	all, err := a.d.reader.QueueMembers(ctx)
 	if err != nil {
 		return
 	}
 	v := localView{queues: map[string]string{}, regs: map[state.Key]state.Register{}, inCall: map[state.Key]bool{}}
 	for _, p := range all.Params {
 		v.queues[strings.ToLower(p.Queue)] = p.Queue
-		qs, err := counter.QueueStatus(ctx, p.Queue, "")
-		if err != nil {
-			return
-		}
-		for _, m := range qs.Members {
-			k := state.NewKey(m.Queue, m.Interface)
-			v.regs[k] = state.Register{Present: true, Paused: m.Paused}
-			if m.InCall {
-				v.inCall[k] = true
-			}
+	}
+	for _, m := range all.Members {
+		k := state.NewKey(m.Queue, m.Interface)
+		v.regs[k] = state.Register{Present: true, Paused: m.Paused}
+		if m.InCall {
+			v.inCall[k] = true
 		}
 	}
 	a.countMembers(v)
 }
 
+// countMembers exports queuesync_queue_members from a local snapshot.
 func (a *agreement) countMembers(v localView) {
 	counts := map[string]*[3]int{}
 	for k := range v.queues {

@@ -88,6 +88,14 @@ func (e *Engine) queueStatus(ctx context.Context, queues []string) (ami.QueueSta
 // of one round trip per queue.
 const readersInFlight = 8
 
+// QueueMembers reads the members of every queue Asterisk defines, as a Reader
+// does (one queue per QueueStatus), without reading the journal: for
+// those who only count live state. Every defined queue is in Params, an
+// empty one too.
+func (e *Engine) QueueMembers(ctx context.Context) (ami.QueueStatus, error) {
+	return e.eachQueueStatus(ctx, nil)
+}
+
 // eachQueueStatus is a reader's queueStatus: one queue per QueueStatus
 // (see Reader), every queue Asterisk defines when queues is empty.
 func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.QueueStatus, error) {
