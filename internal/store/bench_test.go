@@ -148,3 +148,27 @@ func BenchmarkLastChanges(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPutManyOne is the live path's journal write: one newer
+// register of one member, with its history record, on a journal of 10,000
+// members.
+func BenchmarkPutManyOne(b *testing.B) {
+	s := openStore(b)
+	ctx := b.Context()
+	if _, err := s.PutMany(ctx, benchRegs(10000, 1), PutOptions{Source: "resync"}); err != nil {
+		b.Fatal(err)
+	}
+	wall := int64(1)
+	for b.Loop() {
+		wall++
+		r := benchRegs(1, wall)
+		r[0].Paused = wall%2 == 0
+		res, err := s.PutMany(ctx, r, PutOptions{Source: "ami"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !res[0].Stored {
+			b.Fatal("not stored")
+		}
+	}
+}
