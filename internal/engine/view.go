@@ -116,10 +116,10 @@ func (e *Engine) eachQueueStatus(ctx context.Context, queues []string) (ami.Queu
 func (e *Engine) readQueues(ctx context.Context, queues []string, inFlight int) (ami.QueueStatus, error) {
 	parts := make([]ami.QueueStatus, len(queues))
 	errs := make([]error, len(queues))
-	slots := make(chan struct{}, max(inFlight, 1))
+	reading := make(chan struct{}, max(inFlight, 1))
 	concurrently(len(queues), func(i int) {
-		slots <- struct{}{}
-		defer func() { <-slots }()
+		reading <- struct{}{}
+		defer func() { <-reading }()
 		if parts[i], errs[i] = e.opts.AMI.QueueStatus(ctx, queues[i], ""); errs[i] != nil {
 			errs[i] = fmt.Errorf("read queue status of %s: %w", queues[i], errs[i])
 		}
