@@ -38,7 +38,7 @@ func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error
 	s := &Session{e: e, view: v, scoped: true, partial: true}
 	ms, keys := distinctMembers(ms)
 	err := alongside(func() (err error) {
-		v.Startup, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
+		v.Startup, _, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
 		return err
 	}, func() (err error) {
 		if s.journal, err = e.opts.Journal.GetMany(ctx, keys); err != nil {

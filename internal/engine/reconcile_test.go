@@ -286,6 +286,41 @@ func TestLeastPrivilegeQueueScopedReconcile(t *testing.T) {
 	}
 }
 
+// genAMI is recAMI numbered by connection, as the daemon's ami.Link is: the
+// engine then asks Asterisk's start once per connection.
+type genAMI struct{ *recAMI }
+
+func (a genAMI) Generation() uint64 { return a.link.Generation() }
+
+// With the least-privilege user, a reconcile of some queues on the
+// connection a full reconcile estimated Asterisk's start on keeps that
+// estimate: a pause nobody journalled yet is a local change (the daemon
+// reconciles a queue a peer asks for while the pause's event waits),
+// not a restart's loss to undo. On a new connection the start is unknown
+// again, and it restores.
+func TestLeastPrivilegeQueueScopedOnSameConnection(t *testing.T) {
+	a, clk := solo(t, asUser("queuesync-min"))
+	eng := engine.New(engine.Options{Node: a.name, AMI: genAMI{a.ami}, Journal: a.store, Clock: a.clock, Now: clk.Now})
+	a.staff(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice"})
+	a.reconcileWith(eng, nil)
+
+	clk.Advance(2 * time.Second)
+	a.pause("sales", "PJSIP/1001", true, "lunch")
+	if o := byKey(t, a.reconcileWith(eng, []string{"sales"}), "sales", "PJSIP/1001"); o.Result != engine.Journalled {
+		t.Errorf("one-queue reconcile of an agent's pause: %s, want journalled", describe([]engine.Outcome{o}))
+	}
+	if m := a.live("sales", "PJSIP/1001"); m == nil || !m.Paused {
+		t.Errorf("the agent's pause was undone: %+v", m)
+	}
+
+	clk.Advance(10 * time.Second)
+	a.restart(false)
+	seq := a.maxSeq()
+	if o := byKey(t, a.reconcileWith(eng, []string{"sales"}), "sales", "PJSIP/1001"); o.Result != engine.Restored || a.maxSeq() != seq {
+		t.Errorf("one-queue reconcile on a new connection: %s, want restored", describe([]engine.Outcome{o}))
+	}
+}
+
 // An Asterisk 11 style server (other spellings, no LoginTime, no
 // PausedReason) still syncs pause and penalty.
 func TestAsterisk11Spellings(t *testing.T) {

@@ -35,7 +35,7 @@ const maxQueueQueries = 16
 // once; otherwise it reads every queue and keeps those asked.
 func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 	var qs ami.QueueStatus
-	startup, err := e.steadyRead(ctx, func() error {
+	startup, gen, err := e.steadyRead(ctx, func() error {
 		var err error
 		qs, err = e.queueStatus(ctx, queues)
 		return err
@@ -46,6 +46,7 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 	want := wanted(queues)
 	if startup.IsZero() && len(queues) == 0 {
 		startup = estimateStartup(qs.Members)
+		e.start.estimated(gen, startup)
 	}
 	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
 	for _, m := range e.Silent() { // a full read shows which silent members are gone
@@ -181,27 +182,30 @@ const maxReadAttempts = 3
 // again. With one reading only, a session could take the old run's members
 // for the new run's (and record the restart as handled) or the new run's
 // for the old one's (and journal the restart's losses as removals).
-func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, error) {
+//
+// It also returns the connection's number (0 when the AMI is not
+// numbered).
+func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, uint64, error) {
 	if g, ok := e.opts.AMI.(generational); ok {
 		return e.steadyReadOnLink(ctx, g, read)
 	}
 	for range maxReadAttempts {
 		before, err := startTime(ctx, e.opts.AMI)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		if err := read(); err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		after, err := startTime(ctx, e.opts.AMI)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		if before.Equal(after) {
-			return after, nil
+			return after, 0, nil
 		}
 	}
-	return time.Time{}, errors.New("read live state: asterisk restarted during every attempt")
+	return time.Time{}, 0, errors.New("read live state: asterisk restarted during every attempt")
 }
 
 // generational is an AMI whose connection is numbered (ami.Link): a restart
@@ -215,27 +219,45 @@ type generational interface {
 // time is asked once per connection, and a read is steady when the
 // connection did not change under it. The live path then costs one
 // QueueStatus, not two CoreStatus around it.
-func (e *Engine) steadyReadOnLink(ctx context.Context, g generational, read func() error) (time.Time, error) {
+func (e *Engine) steadyReadOnLink(ctx context.Context, g generational, read func() error) (time.Time, uint64, error) {
 	for range maxReadAttempts {
 		startup, gen, err := e.start.of(ctx, e.opts.AMI, g)
 		if err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		if err := read(); err != nil {
-			return time.Time{}, err
+			return time.Time{}, 0, err
 		}
 		if g.Generation() == gen {
-			return startup, nil
+			return startup, gen, nil
 		}
 	}
-	return time.Time{}, errors.New("read live state: asterisk restarted during every attempt")
+	return time.Time{}, 0, errors.New("read live state: asterisk restarted during every attempt")
 }
 
-// startCache remembers Asterisk's start time for one connection.
+// startCache remembers Asterisk's start time for one connection: as
+// CoreStatus reported it, or, for a user not allowed CoreStatus, as a full
+// read on the connection estimated it (see estimated).
 type startCache struct {
 	mu      sync.Mutex
 	gen     uint64
 	startup time.Time
+}
+
+// estimated records t, estimated from a full read on connection gen, as
+// the start of that connection's Asterisk when CoreStatus could not tell
+// it. Every later read on the connection (of the same run of Asterisk)
+// then has a start: a read of some queues cannot estimate it, and without
+// one a reconcile takes every difference in those queues for a restart's
+// loss and undoes the local changes it has not journalled yet. The first
+// estimate on a connection stays: a later one moves when the earliest
+// member leaves, though Asterisk did not restart.
+func (c *startCache) estimated(gen uint64, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gen != 0 && gen == c.gen && c.startup.IsZero() {
+		c.startup = t
+	}
 }
 
 // of returns the start time of the Asterisk on connection gen, asking it
