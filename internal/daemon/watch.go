@@ -113,7 +113,7 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64, conn
 			d.metrics.events.WithLabelValues(name).Inc()
 			m := ami.DecodeQueueMember(ev.Message)
 			if ami.HasMemberState(ev.Message) {
-				seen = append(seen, engine.Seen{Member: m, Removed: strings.EqualFold(name, "QueueMemberRemoved")})
+				seen = append(seen, engine.Seen{Member: m, Removed: strings.EqualFold(name, "QueueMemberRemoved"), Received: ev.Received})
 			} else {
 				hints = append(hints, engine.Member{Queue: m.Queue, Interface: m.Interface})
 			}

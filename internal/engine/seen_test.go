@@ -120,3 +120,48 @@ func TestSeenAfterActingAsksAsterisk(t *testing.T) {
 		t.Errorf("journal after the local unpause: %+v acted %v", en.Register, en.Acted)
 	}
 }
+
+// An event that waited while a reconcile read Asterisk and journalled a
+// newer state (a peer asked for this node's state, a resync ran) is older
+// than the journal: taken as the member's state it would journal, and
+// propagate, a state already gone. It is checked with Asterisk instead; an
+// event received well after the journal's version is taken as it is.
+func TestSeenOlderThanJournalAsksAsterisk(t *testing.T) {
+	a, clk := solo(t)
+	a.staff(alice)
+	a.reconcile()
+
+	clk.Advance(time.Second)
+	a.pause("sales", "PJSIP/1001", true, "lunch")
+	stale := a.event("sales", "PJSIP/1001")
+	stale.Received = time.Now()
+	clk.Advance(time.Second)
+	a.pause("sales", "PJSIP/1001", true, "break")
+	if o := byKey(t, a.reconcile(), "sales", "PJSIP/1001"); o.Result != engine.Journalled {
+		t.Fatalf("reconcile of the second pause: %s", describe([]engine.Outcome{o}))
+	}
+
+	reads := a.countReads()
+	seq := a.maxSeq()
+	if outs := changed(a.seen(stale)); len(outs) != 0 || a.maxSeq() != seq {
+		t.Errorf("an event older than the journal was journalled: %s", describe(outs))
+	}
+	if *reads != 1 {
+		t.Errorf("%d QueueStatus reads, want 1 (the member whose event is older)", *reads)
+	}
+	if en := a.mustEntry("sales", "PJSIP/1001"); en.PausedReason != "break" {
+		t.Errorf("journal %+v, want the pause Asterisk holds", en.Register)
+	}
+
+	clk.Advance(time.Second)
+	a.pause("sales", "PJSIP/1001", false, "")
+	fresh := a.event("sales", "PJSIP/1001")
+	fresh.Received = a.mustEntry("sales", "PJSIP/1001").Updated.Add(2 * time.Second)
+	*reads = 0
+	if o := byKey(t, a.seen(fresh), "sales", "PJSIP/1001"); o.Result != engine.Journalled {
+		t.Fatalf("a later event: %s", describe([]engine.Outcome{o}))
+	}
+	if *reads != 0 {
+		t.Errorf("%d QueueStatus reads for an event newer than the journal", *reads)
+	}
+}
