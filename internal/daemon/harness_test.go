@@ -193,11 +193,11 @@ func (n *node) configure(other *node, secret, amiSecret string) {
 // (node.New; the journal is the test's), and runs its daemon.
 func (n *node) start() {
 	n.t.Helper()
-	parts := qsnode.New(n.cfg, qsnode.Options{Events: qsnode.EventsAgent})
+	log := slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	parts := qsnode.New(n.cfg, qsnode.Options{Events: qsnode.EventsAgent, Log: log})
 	parts.Journal = n.store
 	n.parts = parts
-	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test",
-		Log: slog.New(slog.NewTextHandler(n.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	d, err := daemon.New(daemon.Options{Node: parts, SyncLog: n.log, Software: "test", Log: log})
 	if err != nil {
 		n.t.Fatalf("%s: new daemon: %v", n.name, err)
 	}
@@ -287,7 +287,8 @@ func (n *node) waitMember(queue, iface string, ok func(*ami.QueueMember) bool) {
 }
 
 // describe logs the node's Asterisk, journal and sync log, to explain a
-// failure.
+// failure; with QUEUESYNC_TEST_DAEMON_LOG set, the daemon's debug log too
+// (every member decision).
 func (n *node) describe() {
 	if n == nil {
 		return
@@ -308,6 +309,9 @@ func (n *node) describe() {
 	defer n.log.mu.Unlock()
 	for _, l := range n.log.lines {
 		n.t.Logf("%s log: %s", n.name, l)
+	}
+	if os.Getenv("QUEUESYNC_TEST_DAEMON_LOG") != "" {
+		n.t.Logf("%s daemon log:\n%s", n.name, n.logs.String())
 	}
 }
 
