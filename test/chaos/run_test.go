@@ -44,6 +44,10 @@ type runner struct {
 	last      map[key]*execOp
 	blindRest []bool         // Asterisk restarted while its daemon could not see it
 	restMark  []int          // the daemon's reconciles before that restart
+	// startMark is, while a daemon starts, its reconciles before the start
+	// (-1: not starting): until its first reconcile has read its Asterisk,
+	// a daemon that runs sees no more than one that does not.
+	startMark []int
 	paused    []bool         // the daemon is SIGSTOPped
 	reloads   [][]int64      // per node, the Unix seconds of its app_queue reloads
 	blindKeys []map[key]bool // per node, the keys changed while its daemon was blind
@@ -86,9 +90,10 @@ type astRestart struct {
 func newRunner(c *cluster, steps []step, logf *os.File) *runner {
 	n := len(c.nodes)
 	r := &runner{c: c, steps: steps, minOff: minOffsets(steps, n), logf: logf, start: time.Now(), last: map[key]*execOp{},
-		blindRest: make([]bool, n), restMark: make([]int, n), reloads: make([][]int64, n), blindKeys: make([]map[key]bool, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
+		blindRest: make([]bool, n), restMark: make([]int, n), startMark: make([]int, n), reloads: make([][]int64, n), blindKeys: make([]map[key]bool, n), paused: make([]bool, n), restarts: make([]*astRestart, n), startLater: map[int]time.Duration{}, kinds: map[string]int{}, resyncs: map[int]int{}}
 	for i := range r.blindKeys {
 		r.blindKeys[i] = map[key]bool{}
+		r.startMark[i] = -1 // the cluster waited for every daemon's first reconcile
 	}
 	return r
 }
@@ -119,7 +124,22 @@ func (r *runner) deliverable(a, b int) bool {
 // cannot journal what it sees.
 func (r *runner) blind(n int) bool {
 	nd := r.c.nodes[n]
-	return !nd.Running() || !nd.AMIGate.IsOpen() || r.paused[n] || r.restarts[n] != nil || r.pgDown
+	return !nd.Running() || !nd.AMIGate.IsOpen() || r.paused[n] || r.restarts[n] != nil || r.pgDown || r.starting(n)
+}
+
+// starting reports whether n's daemon has not yet logged its first
+// reconcile since it started: a change made meanwhile and one made while
+// it was down add up, for the daemon, to what its first read shows (a
+// pause then an unpause: nothing, rule 3), as for two changes while down.
+func (r *runner) starting(n int) bool {
+	if r.startMark[n] < 0 {
+		return false
+	}
+	if r.c.nodes[n].reconciles() > r.startMark[n] {
+		r.startMark[n] = -1
+		return false
+	}
+	return true
 }
 
 // play runs every step up to the final heal and returns the time the final
@@ -264,6 +284,7 @@ func (r *runner) startDaemon(n int, off time.Duration) error {
 	nd := r.c.nodes[n]
 	// A new daemon's reconciles all come after the restart.
 	r.restMark[n] = nd.reconciles()
+	r.startMark[n] = r.restMark[n]
 	if err := r.c.startDaemon(nd, off); err != nil {
 		if r.pgDown && !nd.Running() {
 			// It cannot open its journal; systemd would start it again.
