@@ -15,6 +15,7 @@ import (
 	"github.com/queuesync/queuesync/internal/daemon"
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/sdnotify"
+	"github.com/queuesync/queuesync/internal/store"
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
@@ -85,6 +86,7 @@ func runDaemon(ctx context.Context, d *Deps) error {
 	if _, err := n.Journal.Migrate(ctx); err != nil {
 		return pgAdvice(d.Config.Database.URL, err)
 	}
+	warnJournalClock(ctx, d, n.Journal)
 	if sd.Enabled() && len(n.Errs) > 0 {
 		if err := d.waitForAMI(ctx, status); err != nil {
 			return err
@@ -110,6 +112,25 @@ func runDaemon(ctx context.Context, d *Deps) error {
 	err = dm.Run(secondSignalAborts(ctx))
 	_ = sd.Stopping("stopped")
 	return err
+}
+
+// journalClockTolerance is how far the journal database's clock may be
+// from this host's before the daemon warns: it tells an AMI event that
+// arrived before a member's journal write from one after it within a
+// second (engine.BeginSeen), and needs the two clocks closer than that.
+const journalClockTolerance = 500 * time.Millisecond
+
+// warnJournalClock warns when the journal database's clock is off this
+// host's by more than journalClockTolerance.
+func warnJournalClock(ctx context.Context, d *Deps, st *store.Store) {
+	off, err := st.ClockOffset(ctx)
+	switch {
+	case err != nil:
+		d.Log.Warn("could not compare the journal database's clock with this host's", "err", err)
+	case off > journalClockTolerance || off < -journalClockTolerance:
+		d.Log.Warn("the journal database's clock differs from this host's; keep both on NTP (or run PostgreSQL on this host)",
+			"offset", off.Round(time.Millisecond), "tolerance", journalClockTolerance)
+	}
 }
 
 // waitForAMI logs in to Asterisk before the daemon reports ready when the

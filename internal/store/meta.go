@@ -42,3 +42,18 @@ func (s *Store) SetStartup(ctx context.Context, t time.Time) error {
 	}
 	return nil
 }
+
+// ClockOffset returns how far the database server's clock runs ahead of
+// this host's (negative: behind), measured over one round trip. The
+// journal dates its writes by the server's clock (updated_at, acted_at)
+// and the daemon compares them with times of its own (when an AMI event
+// arrived).
+func (s *Store) ClockOffset(ctx context.Context) (time.Duration, error) {
+	before := time.Now()
+	var server time.Time
+	if err := s.db.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&server); err != nil {
+		return 0, fmt.Errorf("read the database server's clock: %w", err)
+	}
+	after := time.Now()
+	return server.Sub(before.Add(after.Sub(before) / 2)), nil
+}

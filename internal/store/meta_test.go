@@ -22,3 +22,16 @@ func TestStartup(t *testing.T) {
 		}
 	}
 }
+
+// The test database runs on this host: its clock is this host's, within
+// the round trip.
+func TestClockOffset(t *testing.T) {
+	s, ctx := parallelStore(t)
+	off, err := s.ClockOffset(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off < -time.Second || off > time.Second {
+		t.Errorf("offset %v from a database on this host", off)
+	}
+}
