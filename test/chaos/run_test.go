@@ -42,8 +42,8 @@ type runner struct {
 
 	ops       []*execOp
 	last      map[key]*execOp
-	blindRest []bool         // Asterisk restarted while its daemon could not see it
-	restMark  []int          // the daemon's reconciles before that restart
+	blindRest []bool // Asterisk restarted while its daemon could not see it
+	restMark  []int  // the daemon's reconciles before that restart
 	// startMark is, while a daemon starts, its reconciles before the start
 	// (-1: not starting): until its first reconcile has read its Asterisk,
 	// a daemon that runs sees no more than one that does not.
