@@ -32,6 +32,8 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// MetricsListen is the Prometheus metrics address; empty disables it.
 	MetricsListen string `yaml:"metrics_listen,omitempty"`
+	// MetricsPprof also serves Go's profiler on MetricsListen.
+	MetricsPprof bool `yaml:"metrics_pprof,omitempty"`
 	// TLS configures HTTPS for the peer API; empty serves plain HTTP.
 	TLS TLS `yaml:"tls,omitempty"`
 	// Peers are the nodes this node syncs with.

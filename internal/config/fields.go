@@ -31,6 +31,7 @@ var fieldDocs = []struct{ key, doc string }{
 	{"database.password_file", "A file holding the database password; it overrides a password in the URL. Optional: peer authentication over the Unix socket needs none."},
 	{"listen", "HOST:PORT the peer API listens on; every peer must reach it."},
 	{"metrics_listen", "HOST:PORT of the Prometheus metrics (GET /metrics); empty disables them."},
+	{"metrics_pprof", "true also serves Go's profiler on metrics_listen (GET /debug/pprof/), to see where the daemon spends CPU or memory; off by default. Whoever reaches metrics_listen can then read profiles and stack traces: keep it on a loopback address while it is on."},
 	{"tls.cert_file", "The peer API's TLS certificate (PEM); with tls.key_file, the API is served over HTTPS."},
 	{"tls.key_file", "The certificate's private key (PEM, mode 0600)."},
 	{"tls.client_ca_file", "A CA (PEM) that signs the peers' certificates; when set, peers must present one."},

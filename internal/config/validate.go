@@ -35,6 +35,8 @@ func (c Config) Validate() error {
 		if c.MetricsListen == c.Listen {
 			v.add(invalid("metrics_listen", c.MetricsListen, ErrDuplicate, "listen serves the peer API there; pick another port"))
 		}
+	} else if c.MetricsPprof {
+		v.add(invalid("metrics_listen", "", ErrRequired, "metrics_pprof serves the profiler there: set it, e.g. 127.0.0.1:9838, or remove metrics_pprof"))
 	}
 	v.tls(c.TLS)
 	v.peers(c.Node, c.Peers)

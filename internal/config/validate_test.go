@@ -109,6 +109,8 @@ func TestValidateProblems(t *testing.T) {
 			`listen: "8038" is not a host:port address; write it as HOST:PORT, e.g. 0.0.0.0:8038`},
 		{"metrics on listen", func(c *Config) { c.MetricsListen = c.Listen }, ErrDuplicate,
 			`metrics_listen: "0.0.0.0:8038" is used twice; listen serves the peer API there; pick another port`},
+		{"profiler without metrics", func(c *Config) { c.MetricsListen, c.MetricsPprof = "", true }, ErrRequired,
+			`metrics_listen: is required; metrics_pprof serves the profiler there: set it, e.g. 127.0.0.1:9838, or remove metrics_pprof`},
 		{"tls cert without key", func(c *Config) { c.TLS.KeyFile = "" }, ErrRequired,
 			`tls.key_file: is required; tls.cert_file is set: give its private key too, or remove tls.cert_file`},
 		{"tls key without cert", func(c *Config) { c.TLS.CertFile = "" }, ErrRequired,

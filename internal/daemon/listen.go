@@ -35,6 +35,9 @@ func (d *Daemon) listen() error {
 	d.mln = mln
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", d.metrics.handler())
+	if cfg.MetricsPprof {
+		servePprof(mux)
+	}
 	// Scrapers keep connections alive; an idle one is closed after a
 	// minute instead of being held forever.
 	d.msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
