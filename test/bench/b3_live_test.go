@@ -410,8 +410,10 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 		b.Fatal(err)
 	}
 	dr := &driver{cl: client(b, A), pool: pool, toggle: true, tag: "lat"}
+	profiled := profileDaemons(b, b.Name(), dur)
 	chs := dr.run(context.Background(), rate, dur)
 	waitApplied(chs, oa, ob, 10*time.Second)
+	profiled()
 	after, err := A.Scrape()
 	if err != nil {
 		b.Fatal(err)

@@ -22,10 +22,12 @@ type node = harness.Node
 // newCluster sets the pair up: the binary as released (no race detector,
 // static, stripped), fresh journals, configs with metrics listeners, the
 // peer reached directly; no daemon runs yet. QS_BENCH_DIR keeps the working
-// directory (binary, configs, logs).
+// directory (binary, configs, logs); QS_BENCH_PROFILE, a directory, turns
+// the daemons' profilers on (see profileDaemons).
 func newCluster(env harness.Env) (*harness.Cluster, error) {
 	dir := os.Getenv("QS_BENCH_DIR")
 	return harness.New(env, harness.Options{Dir: dir, DBPrefix: "qs_bench_", LogLevel: "info", Metrics: true,
+		Pprof:      os.Getenv("QS_BENCH_PROFILE") != "",
 		PeerSecret: "bench-shared-secret-0123456789abcdef", CLITimeout: 5 * time.Minute})
 }
 

@@ -43,6 +43,7 @@ type Options struct {
 	// packets Node.SetLoss drops. Close removes the namespaces.
 	Netns          bool
 	Metrics        bool          // give every daemon a metrics_listen address
+	Pprof          bool          // with Metrics: serve Go's profiler there too (metrics_pprof)
 	HealthInterval time.Duration // the daemons' health_interval (default 2s, the production default)
 	CLITimeout     time.Duration // how long one CLI run may take (default 2 minutes)
 }
@@ -264,6 +265,9 @@ func (c *Cluster) config(n *Node, o Override, amiAddr string, peerAddr func(*Nod
 	fmt.Fprintf(&b, "database:\n  url: %s\nlisten: %s\n", o.DBURL, n.Listen)
 	if n.Metrics != "" {
 		fmt.Fprintf(&b, "metrics_listen: %s\n", n.Metrics)
+		if c.opts.Pprof {
+			b.WriteString("metrics_pprof: true\n")
+		}
 	}
 	b.WriteString("peers:\n")
 	for _, p := range c.Nodes {
