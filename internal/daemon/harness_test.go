@@ -158,6 +158,13 @@ func pair(t testing.TB) (a, b *node) {
 // pairAs is pair with the daemons logging in to AMI as user.
 func pairAs(t testing.TB, user string) (a, b *node) {
 	t.Helper()
+	return pairWith(t, user, nil)
+}
+
+// pairWith is pairAs with tweak (when not nil) changing the two nodes'
+// configs before their daemons start.
+func pairWith(t testing.TB, user string, tweak func(a, b *config.Config)) (a, b *node) {
+	t.Helper()
 	a, b = newNodeAs(t, "sop1", user), newNodeAs(t, "sop2", user)
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "peer.secret")
@@ -170,6 +177,9 @@ func pairAs(t testing.TB, user string) (a, b *node) {
 	}
 	a.configure(b, secret, amiSecret)
 	b.configure(a, secret, amiSecret)
+	if tweak != nil {
+		tweak(&a.cfg, &b.cfg)
+	}
 	a.peer, b.peer = b, a
 	a.start()
 	b.start()

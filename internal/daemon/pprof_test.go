@@ -3,33 +3,18 @@ package daemon_test
 import (
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/queuesync/queuesync/internal/config"
 )
 
 // metrics_pprof serves Go's profiler beside /metrics; without it the
 // metrics listener serves no profile.
 func TestMetricsPprof(t *testing.T) {
-	a, b := newNode(t, "sop1"), newNode(t, "sop2")
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "peer.secret")
-	amiSecret := filepath.Join(dir, "ami.secret")
-	for _, f := range []string{secret, amiSecret} {
-		if err := os.WriteFile(f, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(amiSecret, []byte("queuesync\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	a.configure(b, secret, amiSecret)
-	b.configure(a, secret, amiSecret)
-	a.peer, b.peer = b, a
-	a.cfg.MetricsListen, a.cfg.MetricsPprof = reserveAddr(t), true
-	b.cfg.MetricsListen = reserveAddr(t)
-	a.start()
-	b.start()
+	a, b := pairWith(t, daemonUser, func(a, b *config.Config) {
+		a.MetricsListen, a.MetricsPprof = reserveAddr(t), true
+		b.MetricsListen = reserveAddr(t)
+	})
 
 	get := func(n *node, path string) int {
 		t.Helper()
