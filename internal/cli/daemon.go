@@ -13,6 +13,7 @@ import (
 
 	"github.com/queuesync/queuesync/internal/build"
 	"github.com/queuesync/queuesync/internal/daemon"
+	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/node"
 	"github.com/queuesync/queuesync/internal/sdnotify"
 	"github.com/queuesync/queuesync/internal/store"
@@ -115,10 +116,10 @@ func runDaemon(ctx context.Context, d *Deps) error {
 }
 
 // journalClockTolerance is how far the journal database's clock may be
-// from this host's before the daemon warns: it tells an AMI event that
-// arrived before a member's journal write from one after it within a
-// second (engine.BeginSeen), and needs the two clocks closer than that.
-const journalClockTolerance = 500 * time.Millisecond
+// from this host's before the daemon warns: the engine tells an AMI event
+// that arrived before a member's journal write from one after it within
+// engine.JournalSkew, and needs the two clocks well within that.
+const journalClockTolerance = engine.JournalSkew / 2
 
 // warnJournalClock warns when the journal database's clock is off this
 // host's by more than journalClockTolerance.

@@ -19,7 +19,7 @@ type Seen struct {
 	Removed bool // QueueMemberRemoved: the member is no longer in the queue
 	// Received is when the event came off the connection (zero: unknown).
 	// An event received before the member's journal version was written
-	// may be older than what that version was read from (see journalSkew).
+	// may be older than what that version was read from (see JournalSkew).
 	Received time.Time
 }
 
@@ -29,17 +29,18 @@ type Seen struct {
 // change settled, and those between two actions show a state nobody chose.
 const actedWindow = 5 * time.Second
 
-// journalSkew is how far the journal's clock (PostgreSQL's now(), which
+// JournalSkew is how far the journal's clock (PostgreSQL's now(), which
 // dates a version's write) may run behind this process's clock (which
-// dates an event's receipt).
-const journalSkew = time.Second
+// dates an event's receipt). The daemon warns at start when the two are
+// further apart than half of it.
+const JournalSkew = time.Second
 
 // BeginSeen is BeginMembers for members whose state events reported (the
 // last event of each member counts): the events are the live view, and
 // Asterisk is asked only about the members whose event differs from the
 // journal while their register is pending, was acted on within
 // actedWindow, or was written after the event arrived (within
-// journalSkew): a reconcile or a resync that read Asterisk after the event
+// JournalSkew): a reconcile or a resync that read Asterisk after the event
 // journalled a newer state than the event shows. Capture then journals
 // the real local changes. As for Capture, the caller must make sure the
 // events came on the AMI connection the journal was last fully reconciled
@@ -90,7 +91,7 @@ func (s *Session) rereadDoubtful(ctx context.Context, keys []state.Key, received
 		}
 		acted := !en.Acted.Before(since)
 		rec := received[k]
-		older := !rec.IsZero() && !rec.After(en.Updated.Add(journalSkew))
+		older := !rec.IsZero() && !rec.After(en.Updated.Add(JournalSkew))
 		if acted || older {
 			again = append(again, Member{Queue: en.Queue, Interface: en.Interface})
 		}
