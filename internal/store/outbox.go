@@ -29,28 +29,26 @@ type PeerStatus struct {
 //
 // Since waits until no write is in flight before it reads, so every
 // sequence number up to the largest returned is committed: acknowledging
-// the largest one never skips a change written concurrently.
+// the largest one never skips a change written concurrently. The lock and
+// the read go to the database as one batch, one round trip: a batch is one
+// implicit transaction, which holds the lock to its end, and the read,
+// executed after the lock is granted, takes its snapshot then (each
+// statement of a read-committed transaction takes its own).
 func (s *Store) Since(ctx context.Context, peer string, after int64, limit int) ([]Entry, error) {
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
 	var es []Entry
-	txo := pgx.TxOptions{IsoLevel: pgx.ReadCommitted, AccessMode: pgx.ReadOnly}
-	err := pgx.BeginTxFunc(ctx, s.pool, txo, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(`+lockKey+`, 0)`, s.journalScope()); err != nil {
-			return err
-		}
-		var lim *int
-		if limit > 0 {
-			lim = &limit
-		}
-		rows, err := tx.Query(ctx, `SELECT `+entryColumns+` FROM attribute_state
-			WHERE class = $1 AND seq > $2 AND via <> $3 ORDER BY seq LIMIT $4`,
-			s.class, after, peer, lim)
-		if err != nil {
-			return err
-		}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock(`+lockKey+`, 0)`, s.journalScope())
+	b.Queue(`SELECT `+entryColumns+` FROM attribute_state
+		WHERE class = $1 AND seq > $2 AND via <> $3 ORDER BY seq LIMIT $4`,
+		s.class, after, peer, lim).Query(func(rows pgx.Rows) (err error) {
 		es, err = collectEntries(rows)
 		return err
 	})
-	if err != nil {
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("read changes for %s since %d: %w", peer, after, err)
 	}
 	return es, nil
