@@ -109,7 +109,7 @@ func New(o Options) (*Daemon, error) {
 	d.replay, d.refusals = peer.NewReplayCache(0), peer.NewRefusals()
 	d.metrics.exportRefusals(d.refusals)
 	d.latency = newLatencyTracker(d.metrics.latency, o.Now)
-	d.eng = n.NewEngine(false, d.ringuse)
+	d.eng = n.NewEngine(false, d.ringuse, d.metrics.timeStep)
 	d.readLink = ami.NewLink(func(ctx context.Context) (*ami.Client, error) {
 		return node.DialAMI(ctx, d.cfg().AMI, node.EventsOff, o.Log)
 	})

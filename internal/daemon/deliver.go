@@ -39,6 +39,8 @@ type deliveryHost struct {
 	// peerState records reachability and backlog.
 	peerUp  func(peer string, up bool)
 	backlog func(peer string, n int)
+	// timeStep records how long a step of delivery took.
+	timeStep func(step string, d time.Duration)
 }
 
 // deliveryHost returns what the daemon gives its deliverers.
@@ -51,8 +53,9 @@ func (d *Daemon) deliveryHost() deliveryHost {
 		undelivered: func(peer string, n int) {
 			d.metrics.failed.WithLabelValues(peer).Add(float64(n))
 		},
-		peerUp:  d.metrics.setPeerUp,
-		backlog: d.metrics.setBacklog,
+		peerUp:   d.metrics.setPeerUp,
+		backlog:  d.metrics.setBacklog,
+		timeStep: d.metrics.timeStep,
 	}
 }
 
@@ -196,13 +199,17 @@ func (p *deliverer) sendBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	start := time.Now()
 	entries, err := ob.Since(ctx, p.peer.Name, wm, batchSize)
+	p.host.timeStep(stepOutboxRead, time.Since(start))
 	p.host.backlog(p.peer.Name, len(entries))
 	if err != nil || len(entries) == 0 {
 		return 0, err
 	}
 	if regs := p.shared(entries); len(regs) > 0 {
+		start := time.Now()
 		outs, newer, err := engine.Deliver(ctx, p.peer.Peer, regs)
+		p.host.timeStep(stepDeliver, time.Since(start))
 		if err != nil {
 			p.host.undelivered(p.peer.Name, len(regs))
 			return 0, err

@@ -28,6 +28,7 @@ type metrics struct {
 	backlog    *prometheus.GaugeVec
 	amiUp      prometheus.Gauge
 	latency    prometheus.Histogram
+	steps      *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -44,8 +45,11 @@ func newMetrics() *metrics {
 		amiUp:      prometheus.NewGauge(prometheus.GaugeOpts{Name: "queuesync_ami_up", Help: "1 while the AMI event session is connected."}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "queuesync_propagation_seconds", Help: "From a local AMI event to the peer's acknowledgement of the change.",
 			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5}}),
+		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "queuesync_step_seconds",
+			Help:    "Time of each step of the sync path, by step (lock_wait, asterisk_read, journal_read, journal_write, asterisk_actions, journal_settle, outbox_read, peer_deliver, serve_apply).",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}}, []string{"step"}),
 	}
-	m.reg.MustRegister(m.events, m.journalled, m.delivered, m.stale, m.failed, m.applied, m.peerUp, m.backlog, m.amiUp, m.latency,
+	m.reg.MustRegister(m.events, m.journalled, m.delivered, m.stale, m.failed, m.applied, m.peerUp, m.backlog, m.amiUp, m.latency, m.steps,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -81,6 +85,25 @@ func (m *metrics) setPeerUp(peer string, up bool) {
 	}
 	m.peerUp.WithLabelValues(peer).Set(v)
 }
+
+// timeStep records how long one step of the sync path took (an
+// engine.Timing, and the daemon's own steps: stepOutboxRead, stepDeliver,
+// stepServeApply).
+func (m *metrics) timeStep(step string, d time.Duration) {
+	m.steps.WithLabelValues(step).Observe(d.Seconds())
+}
+
+// timeSince records a step that started at start and ends now.
+func (m *metrics) timeSince(step string, start time.Time) {
+	m.timeStep(step, time.Since(start))
+}
+
+// The daemon's own steps of the sync path, beside the engine's.
+const (
+	stepOutboxRead = "outbox_read"  // a deliverer reading the changes past a peer's watermark
+	stepDeliver    = "peer_deliver" // a batch sent to a peer, until its answer
+	stepServeApply = "serve_apply"  // a peer's batch applied here, from its receipt to the answer
+)
 
 func (m *metrics) setBacklog(peer string, n int) {
 	m.backlog.WithLabelValues(peer).Set(float64(n))

@@ -76,6 +76,7 @@ const applyTimeout = 2 * time.Minute
 func (n *receiver) Apply(ctx context.Context, from string, regs []state.Register) ([]peer.Result, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), applyTimeout)
 	defer cancel()
+	defer n.d.metrics.timeSince(stepServeApply, time.Now())
 	outs, err := n.d.applyFrom(ctx, from, regs)
 	if err != nil {
 		return nil, err

@@ -60,6 +60,9 @@ type Options struct {
 	// commands set it; 0 (the daemon) finishes every pending register,
 	// since the daemon's own are never left half-done by itself.
 	PendingGrace time.Duration
+	// Timing, when set, is told how long each step of a session took (see
+	// the Step constants). Reader's and DryRun's engines are not timed.
+	Timing Timing
 }
 
 // RinginuseSource tells what AMI events taught of ringinuse.
@@ -103,7 +106,7 @@ func New(o Options) *Engine {
 // changes nothing: sessions decide as usual and write nothing.
 func (e *Engine) DryRun() *Engine {
 	o := e.opts
-	o.DryRun = true
+	o.DryRun, o.Timing = true, nil
 	return &Engine{opts: o, mu: e.mu, silent: e.silent, start: e.start}
 }
 
@@ -119,7 +122,7 @@ func (e *Engine) DryRun() *Engine {
 // after the journal's new one).
 func (e *Engine) Reader(a AMI) *Engine {
 	o := e.opts
-	o.DryRun, o.AMI = true, a
+	o.DryRun, o.AMI, o.Timing = true, a, nil
 	return &Engine{opts: o, mu: new(sync.Mutex), silent: e.silent, start: &startCache{}, reader: true}
 }
 
@@ -139,7 +142,9 @@ func (e *Engine) Begin(ctx context.Context, queues []string) (*Session, error) {
 // locked takes the engine's lock for the session begin returns; the lock
 // is released at once when begin fails, and by Session.End otherwise.
 func (e *Engine) locked(begin func() (*Session, error)) (*Session, error) {
+	start := time.Now()
 	e.mu.Lock()
+	e.timed(StepLockWait, start)
 	s, err := begin()
 	if err != nil {
 		e.mu.Unlock()
@@ -193,6 +198,7 @@ type listEacher interface {
 }
 
 func (e *Engine) listJournal(ctx context.Context, queues []string, each func(store.Entry)) error {
+	defer e.timed(StepJournalRead, time.Now())
 	if l, ok := e.opts.Journal.(listEacher); ok {
 		return l.ListEach(ctx, queues, each)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
@@ -41,6 +42,7 @@ func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error
 		v.Startup, _, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
 		return err
 	}, func() (err error) {
+		defer e.timed(StepJournalRead, time.Now())
 		if s.journal, err = e.opts.Journal.GetMany(ctx, keys); err != nil {
 			return fmt.Errorf("read journal of %d members: %w", len(keys), err)
 		}

@@ -66,7 +66,9 @@ func (e *Engine) beginSeen(ctx context.Context, seen []Seen) (*Session, error) {
 			v.Members[k] = e.live(k, m)
 		}
 	}
+	start := time.Now()
 	journal, err := e.opts.Journal.GetMany(ctx, keys)
+	e.timed(StepJournalRead, start)
 	if err != nil {
 		return nil, fmt.Errorf("read journal of %d members: %w", len(keys), err)
 	}

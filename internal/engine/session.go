@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/queuesync/queuesync/internal/state"
 	"github.com/queuesync/queuesync/internal/store"
@@ -225,7 +226,10 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 	var res []store.PutResult
 	if !s.e.opts.DryRun {
 		var err error
-		if res, err = s.e.opts.Journal.PutMany(ctx, regs, o); err != nil {
+		start := time.Now()
+		res, err = s.e.opts.Journal.PutMany(ctx, regs, o)
+		s.e.timed(StepJournalWrite, start)
+		if err != nil {
 			return fmt.Errorf("journal %d changes: %w", len(regs), err)
 		}
 	}
@@ -258,6 +262,9 @@ func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
 		if len(st.out.Actions) > 0 && st.out.Result != Stale && !s.e.opts.DryRun {
 			todo = append(todo, st)
 		}
+	}
+	if len(todo) > 0 {
+		defer s.e.timed(StepActions, time.Now())
 	}
 	var wg sync.WaitGroup
 	for len(todo) > 0 {
@@ -300,6 +307,7 @@ func (s *Session) settleSteps(ctx context.Context, steps []*step) error {
 	if s.e.opts.DryRun || len(done) == 0 {
 		return nil
 	}
+	defer s.e.timed(StepSettle, time.Now())
 	return s.e.opts.Journal.SettleMany(ctx, done)
 }
 

@@ -186,6 +186,7 @@ const maxReadAttempts = 3
 // It also returns the connection's number (0 when the AMI is not
 // numbered).
 func (e *Engine) steadyRead(ctx context.Context, read func() error) (time.Time, uint64, error) {
+	defer e.timed(StepAsteriskRead, time.Now())
 	if g, ok := e.opts.AMI.(generational); ok {
 		return e.steadyReadOnLink(ctx, g, read)
 	}

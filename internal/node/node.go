@@ -76,7 +76,7 @@ func Open(ctx context.Context, cfg config.Config, o Options) (*Node, error) {
 		}
 	}
 	if len(n.Errs) == 0 {
-		n.Engine = n.NewEngine(n.opts.DryRun, nil)
+		n.Engine = n.NewEngine(n.opts.DryRun, nil, nil)
 	}
 	return n, nil
 }
@@ -131,12 +131,13 @@ func New(cfg config.Config, o Options) *Node {
 }
 
 // NewEngine returns an engine over the node's link, journal and clock.
-// ringinuse tells what AMI events taught of ringinuse (nil: nothing).
-func (n *Node) NewEngine(dryRun bool, ringinuse engine.RinginuseSource) *engine.Engine {
+// ringinuse tells what AMI events taught of ringinuse (nil: nothing);
+// timing is told how long each step of a session took (nil: nobody).
+func (n *Node) NewEngine(dryRun bool, ringinuse engine.RinginuseSource, timing engine.Timing) *engine.Engine {
 	return engine.New(engine.Options{
 		Node: n.Config.Node, AMI: n.AMI, Journal: n.Journal, Clock: n.Clock, Log: n.opts.Log,
 		Now: n.opts.Now, DryRun: dryRun, Ringinuse: ringinuse, LocalPauseReasons: n.Config.LocalPauseReasons,
-		PendingGrace: n.pendingGrace(),
+		PendingGrace: n.pendingGrace(), Timing: timing,
 	})
 }
 
