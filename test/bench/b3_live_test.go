@@ -295,13 +295,19 @@ func restorePool(tb testing.TB, pool, want []member) {
 
 // histogram reads a Prometheus histogram's cumulative buckets.
 func histogram(m map[string]float64, name string) map[float64]float64 {
+	return buckets(m, name+`_bucket{le="`)
+}
+
+// buckets returns the buckets of a histogram whose bucket series start
+// with prefix (the name and labels up to the le value's quote).
+func buckets(m map[string]float64, prefix string) map[float64]float64 {
 	out := map[float64]float64{}
-	prefix := name + `_bucket{le="`
 	for k, v := range m {
-		if !strings.HasPrefix(k, prefix) {
+		le, ok := strings.CutPrefix(k, prefix)
+		if !ok {
 			continue
 		}
-		le := strings.TrimSuffix(strings.TrimPrefix(k, prefix), `"}`)
+		le = strings.TrimSuffix(le, `"}`)
 		f, err := strconv.ParseFloat(le, 64)
 		if le == "+Inf" {
 			f, err = math.Inf(1), nil
@@ -409,12 +415,20 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	beforeB, err := B.Scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
 	dr := &driver{cl: client(b, A), pool: pool, toggle: true, tag: "lat"}
 	profiled := profileDaemons(b, b.Name(), dur)
 	chs := dr.run(context.Background(), rate, dur)
 	waitApplied(chs, oa, ob, 10*time.Second)
 	profiled()
 	after, err := A.Scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	afterB, err := B.Scrape()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -446,6 +460,33 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	p50, n := histQuantile(h0, h1, 0.5)
 	p99, _ := histQuantile(h0, h1, 0.99)
 	say(b, "daemon A queuesync_propagation_seconds (A event -> B acknowledged): %.0f observations, p50 <= %g ms, p99 <= %g ms (bucket bounds)", n, p50*1000, p99*1000)
+	say(b, "daemon A's steps (count, mean, p99 bucket bound): %s", stepTimes(before, after))
+	say(b, "daemon B's steps (count, mean, p99 bucket bound): %s", stepTimes(beforeB, afterB))
+}
+
+// stepTimes describes the observations of queuesync_step_seconds between
+// two scrapes of a daemon, step by step: how many, their mean and the
+// bucket holding their 99th percentile.
+func stepTimes(before, after map[string]float64) string {
+	const name = "queuesync_step_seconds"
+	var parts []string
+	for _, step := range []string{"lock_wait", "asterisk_read", "journal_read", "journal_write", "asterisk_actions",
+		"journal_settle", "outbox_read", "peer_deliver", "serve_apply"} {
+		label := `{step="` + step + `"}`
+		n := after[name+"_count"+label] - before[name+"_count"+label]
+		if n == 0 {
+			continue
+		}
+		mean := (after[name+"_sum"+label] - before[name+"_sum"+label]) / n
+		p99, _ := histQuantile(stepBuckets(before, step), stepBuckets(after, step), 0.99)
+		parts = append(parts, fmt.Sprintf("%s %.0f %.3f ms <=%g ms", step, n, mean*1000, p99*1000))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// stepBuckets returns the buckets of one step of queuesync_step_seconds.
+func stepBuckets(m map[string]float64, step string) map[float64]float64 {
+	return buckets(m, `queuesync_step_seconds_bucket{step="`+step+`",le="`)
 }
 
 // BenchmarkSustainedRate ramps the change rate on A (each change pauses
