@@ -166,15 +166,7 @@ func pairAs(t testing.TB, user string) (a, b *node) {
 func pairWith(t testing.TB, user string, tweak func(a, b *config.Config)) (a, b *node) {
 	t.Helper()
 	a, b = newNodeAs(t, "sop1", user), newNodeAs(t, "sop2", user)
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "peer.secret")
-	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	amiSecret := filepath.Join(dir, "ami.secret")
-	if err := os.WriteFile(amiSecret, []byte("queuesync\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secret, amiSecret := secretFiles(t)
 	a.configure(b, secret, amiSecret)
 	b.configure(a, secret, amiSecret)
 	if tweak != nil {
@@ -184,6 +176,21 @@ func pairWith(t testing.TB, user string, tweak func(a, b *config.Config)) (a, b 
 	a.start()
 	b.start()
 	return a, b
+}
+
+// secretFiles writes the peers' shared secret and the AMI secret.
+func secretFiles(t testing.TB) (secret, amiSecret string) {
+	t.Helper()
+	dir := t.TempDir()
+	secret = filepath.Join(dir, "peer.secret")
+	if err := os.WriteFile(secret, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	amiSecret = filepath.Join(dir, "ami.secret")
+	if err := os.WriteFile(amiSecret, []byte("queuesync\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return secret, amiSecret
 }
 
 func (n *node) configure(other *node, secret, amiSecret string) {

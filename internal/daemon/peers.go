@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"slices"
 
 	"github.com/queuesync/queuesync/internal/config"
 	"github.com/queuesync/queuesync/internal/node"
@@ -39,11 +40,18 @@ func (d *Daemon) stopPeers() {
 	d.peerWG.Wait()
 }
 
-// wakeAll tells every deliverer that the journal has news.
-func (d *Daemon) wakeAll() {
+// wakeFor tells the deliverers that have something to send after changes
+// of queues were journalled, received from peer from ("" when local):
+// every peer but from that shares one of the queues. The peer a change
+// came from is never sent it back (Since leaves it out), so waking its
+// deliverer would only cost an outbox read, and that read's exclusive
+// journal lock would hold up the next change's write.
+func (d *Daemon) wakeFor(from string, queues []string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, p := range d.peers {
-		p.poke()
+		if p.peer.Name != from && slices.ContainsFunc(queues, p.peer.Shares) {
+			p.poke()
+		}
 	}
 }

@@ -105,17 +105,15 @@ func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Regist
 		return nil, errors.New("apply peer changes: the asterisk manager connection changed while reading; try again")
 	}
 	outs, err := sess.Apply(ctx, from, regs)
-	applied := 0
+	var queues []string
 	for _, o := range outs {
 		d.opts.SyncLog.Outcome("receive", o)
 		if o.Result == engine.Applied {
-			applied++
+			queues = append(queues, o.Queue)
 		}
 	}
-	d.metrics.applied.Add(float64(applied))
-	if applied > 0 {
-		d.wakeAll() // forward to the other peers that share the queue
-	}
+	d.metrics.applied.Add(float64(len(queues)))
+	d.wakeFor(from, queues) // forward to the other peers that share the queue
 	return outs, err
 }
 

@@ -235,17 +235,17 @@ func (d *Daemon) upToDate() bool {
 }
 
 func (d *Daemon) recordLocal(outs []engine.Outcome, seen time.Time) {
-	journalled := 0
+	var queues []string
 	for _, o := range outs {
 		d.opts.SyncLog.Outcome("local", o)
 		if o.Result == engine.Journalled {
-			journalled++
+			queues = append(queues, o.Queue)
 			d.latency.noteJournalled(o, seen)
 		}
 	}
-	if journalled > 0 {
-		d.metrics.journalled.Add(float64(journalled))
-		d.wakeAll()
+	if len(queues) > 0 {
+		d.metrics.journalled.Add(float64(len(queues)))
+		d.wakeFor("", queues)
 	}
 }
 
