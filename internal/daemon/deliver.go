@@ -75,10 +75,14 @@ type deliverer struct {
 	// acked is the peer's watermark as this deliverer last read or moved
 	// it; 0: read it from the journal. It spares a query per batch.
 	acked int64
+	// ack writes acked to the journal, behind the deliverer.
+	ack *acker
 }
 
 func newDeliverer(p node.Peer, host deliveryHost, interval time.Duration, log *slog.Logger) *deliverer {
-	return &deliverer{host: host, peer: p, interval: interval, wake: make(chan struct{}, 1), log: log.With("peer", p.Name)}
+	log = log.With("peer", p.Name)
+	return &deliverer{host: host, peer: p, interval: interval, wake: make(chan struct{}, 1), log: log,
+		ack: newAcker(host.outbox, p.Name, log)}
 }
 
 // poke asks the deliverer to look at the journal now.
@@ -101,6 +105,7 @@ func (p *deliverer) isUp() bool {
 func (p *deliverer) run(ctx context.Context) {
 	tick := time.NewTicker(p.interval)
 	defer tick.Stop()
+	defer p.startAcker(ctx)()
 	bo := newBackoff(200*time.Millisecond, 10*time.Second)
 	p.checkHealth(ctx)
 	for ctx.Err() == nil {
@@ -123,6 +128,16 @@ func (p *deliverer) run(ctx context.Context) {
 			p.checkHealth(ctx)
 		}
 	}
+}
+
+// startAcker runs the deliverer's acker until the func it returns is
+// called. The acker outlives ctx: it writes the watermark of a batch that
+// ends after ctx (see drain), then the func stops it and waits.
+func (p *deliverer) startAcker(ctx context.Context) (stop func()) {
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); p.ack.run(actx, p.interval) }()
+	return func() { cancel(); <-done }
 }
 
 func (p *deliverer) checkHealth(ctx context.Context) {
@@ -156,6 +171,7 @@ func (p *deliverer) setDown(ctx context.Context, err error) {
 	p.host.peerUp(p.peer.Name, false)
 	if was && ctx.Err() == nil {
 		p.log.Warn("peer UNREACHABLE", "err", err)
+		_ = p.ack.flush(ctx) // an acknowledgement written later would clear the failure
 		_ = p.host.outbox.NoteFailure(context.WithoutCancel(ctx), p.peer.Name, err.Error())
 	}
 }
@@ -217,12 +233,8 @@ func (p *deliverer) sendBatch(ctx context.Context) (int, error) {
 		p.host.delivered("deliver", outs)
 		p.host.applyNewer(ctx, p.peer.Name, newer)
 	}
-	last := entries[len(entries)-1].Seq
-	if err := ob.Ack(ctx, p.peer.Name, last); err != nil {
-		p.acked = 0
-		return 0, err
-	}
-	p.acked = last
+	p.acked = entries[len(entries)-1].Seq
+	p.ack.set(p.acked)
 	return len(entries), nil
 }
 
