@@ -124,6 +124,9 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64, conn
 	}
 	now := d.opts.Now()
 	if len(seen) > 0 && gen == d.reconciled.Load() {
+		seen = d.eng.DropEchoes(seen) // the effects of its own actions: nothing to read
+	}
+	if len(seen) > 0 && gen == d.reconciled.Load() {
 		err := d.captureWith(ctx, func() (*engine.Session, error) { return d.eng.BeginSeen(ctx, seen) }, now)
 		if err != nil {
 			return err
