@@ -14,8 +14,9 @@ import (
 // says. A member is remembered until its echo arrives, until this engine
 // journals anything else for it, or for echoWindow.
 type echoes struct {
-	mu sync.Mutex
-	m  map[state.Key]echo
+	mu     sync.Mutex
+	m      map[state.Key]echo
+	pruned time.Time // when m was last rid of the echoes that never came
 }
 
 type echo struct {
@@ -34,9 +35,12 @@ func newEchoes() *echoes { return &echoes{m: map[state.Key]echo{}} }
 func (es *echoes) expect(r state.Register, now time.Time) {
 	es.mu.Lock()
 	defer es.mu.Unlock()
-	for k, e := range es.m { // forget the ones whose echo never came
-		if now.Sub(e.at) > echoWindow {
-			delete(es.m, k)
+	if now.Sub(es.pruned) > echoWindow { // at most once a window: a batch expects thousands
+		es.pruned = now
+		for k, e := range es.m {
+			if now.Sub(e.at) > echoWindow {
+				delete(es.m, k)
+			}
 		}
 	}
 	es.m[r.Key()] = echo{r: r, at: now}
