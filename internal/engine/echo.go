@@ -75,6 +75,9 @@ func (es *echoes) take(k state.Key, live *state.Live, now time.Time) bool {
 // response counts: it shows the state the journal already holds, which
 // an action that then fails did not need to set.
 func (e *Engine) DropEchoes(seen []Seen) []Seen {
+	if len(seen) == 0 {
+		return seen
+	}
 	last := make(map[state.Key]int, len(seen))
 	for i, sn := range seen {
 		last[state.NewKey(sn.Member.Queue, sn.Member.Interface)] = i
