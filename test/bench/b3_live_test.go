@@ -469,9 +469,15 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 // bucket holding their 99th percentile.
 func stepTimes(before, after map[string]float64) string {
 	const name = "queuesync_step_seconds"
+	var steps []string // every step the daemon reports, whatever the daemon's version names
+	for k := range after {
+		if step, ok := strings.CutPrefix(k, name+`_count{step="`); ok {
+			steps = append(steps, strings.TrimSuffix(step, `"}`))
+		}
+	}
+	slices.Sort(steps)
 	var parts []string
-	for _, step := range []string{"lock_wait", "asterisk_read", "journal_read", "journal_write", "asterisk_actions",
-		"journal_settle", "outbox_read", "peer_deliver", "serve_apply"} {
+	for _, step := range steps {
 		label := `{step="` + step + `"}`
 		n := after[name+"_count"+label] - before[name+"_count"+label]
 		if n == 0 {
