@@ -123,12 +123,7 @@ func (d *Daemon) handle(ctx context.Context, batch []ami.Event, gen uint64, conn
 		return d.reconcileAll(ctx, full)
 	}
 	now := d.opts.Now()
-	if gen == d.reconciled.Load() {
-		seen = d.eng.DropEchoes(seen) // the effects of its own actions: nothing to read
-	} else {
-		seen = nil // this connection is not reconciled: the next reconcile covers them
-	}
-	if len(seen) > 0 {
+	if len(seen) > 0 && gen == d.reconciled.Load() {
 		err := d.captureWith(ctx, func() (*engine.Session, error) { return d.eng.BeginSeen(ctx, seen) }, now)
 		if err != nil {
 			return err

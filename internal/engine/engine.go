@@ -80,7 +80,6 @@ type Engine struct {
 	opts   Options
 	mu     *sync.Mutex
 	silent *silentSet
-	echoes *echoes     // what this engine's actions should make Asterisk report
 	start  *startCache // Asterisk's start time per connection (see steadyReadOnLink)
 	reader bool        // made by Reader
 }
@@ -100,7 +99,7 @@ func New(o Options) *Engine {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Engine{opts: o, mu: new(sync.Mutex), silent: &silentSet{}, start: &startCache{}, echoes: newEchoes()}
+	return &Engine{opts: o, mu: new(sync.Mutex), silent: &silentSet{}, start: &startCache{}}
 }
 
 // DryRun returns an engine that shares e's lock, journal and AMI session but
@@ -108,7 +107,7 @@ func New(o Options) *Engine {
 func (e *Engine) DryRun() *Engine {
 	o := e.opts
 	o.DryRun, o.Timing = true, nil
-	return &Engine{opts: o, mu: e.mu, silent: e.silent, start: e.start, echoes: e.echoes}
+	return &Engine{opts: o, mu: e.mu, silent: e.silent, start: e.start}
 }
 
 // Reader returns an engine that changes nothing, like DryRun, for readers
@@ -124,7 +123,7 @@ func (e *Engine) DryRun() *Engine {
 func (e *Engine) Reader(a AMI) *Engine {
 	o := e.opts
 	o.DryRun, o.AMI, o.Timing = true, a, nil
-	return &Engine{opts: o, mu: new(sync.Mutex), silent: e.silent, start: &startCache{}, reader: true, echoes: newEchoes()}
+	return &Engine{opts: o, mu: new(sync.Mutex), silent: e.silent, start: &startCache{}, reader: true}
 }
 
 // Node returns this node's name.

@@ -249,7 +249,6 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 			continue
 		}
 		s.journal[st.put.Key()] = store.Entry{Register: *st.put, Pending: o.Pending, Via: o.Via}
-		s.e.echoes.forget(st.put.Key())
 	}
 	return nil
 }
@@ -274,12 +273,8 @@ func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
 			wg.Add(1)
 			go func() {
 				defer func() { sl.give(); wg.Done() }()
-				// Expected before the actions are sent: their events may
-				// come before their responses.
-				s.e.echoes.expect(st.target, s.e.opts.Now())
 				if err := s.e.execute(ctx, st.out.Actions); err != nil {
 					st.out.Result, st.out.Err = Failed, err
-					s.e.echoes.forget(st.target.Key())
 				}
 			}()
 		}
