@@ -43,7 +43,7 @@ func summary(r *syncReport) string {
 		counts[o.Result]++
 	}
 	var parts []string
-	for _, res := range []engine.Result{engine.Journalled, engine.Restored, engine.Applied, engine.Pushed, engine.Stale, engine.Reported, engine.Failed, engine.Skipped} {
+	for _, res := range []engine.Result{engine.Journalled, engine.Restored, engine.Applied, engine.Pushed, engine.Stale, engine.Overtaken, engine.Reported, engine.Failed, engine.Skipped} {
 		if n := counts[res]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, res))
 		}

@@ -108,11 +108,15 @@ func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Regist
 	var queues []string
 	for _, o := range outs {
 		d.opts.SyncLog.Outcome("receive", o)
-		if o.Result == engine.Applied {
+		switch o.Result {
+		case engine.Applied:
 			queues = append(queues, o.Queue)
+			d.metrics.applied.Inc()
+		case engine.Overtaken: // a local change, for every peer (the sender has it in the answer)
+			queues = append(queues, o.Queue)
+			d.metrics.journalled.Inc()
 		}
 	}
-	d.metrics.applied.Add(float64(len(queues)))
 	d.wakeFor(from, queues) // forward to the other peers that share the queue
 	return outs, err
 }
@@ -151,7 +155,7 @@ func resultOf(o engine.Outcome) peer.Result {
 	switch o.Result {
 	case engine.Applied, engine.InSync:
 		r.Status = peer.Applied
-	case engine.Stale:
+	case engine.Stale, engine.Overtaken:
 		r.Status, r.Register = peer.Stale, o.Winner
 	default:
 		r.Status, r.Reason = peer.Error, reason(o)

@@ -303,3 +303,55 @@ func TestApplyManyPipelined(t *testing.T) {
 		}
 	}
 }
+
+// An agent removes a member while a peer's change to it is being applied:
+// Asterisk refuses the action, and the removal, made after the peer's
+// register arrived, is journalled as a local change that wins and is
+// answered to the peer. Left pending instead, the register would hide the
+// member's later changes from Capture until a reconcile undid them.
+func TestApplyOvertakenByLocalChange(t *testing.T) {
+	a, b, _, _ := pairSharing(t, alice)
+	m := engine.Member{Queue: "sales", Interface: "PJSIP/1001"}
+	b.clk.Advance(time.Second)
+	reg := a.mustEntry("sales", "PJSIP/1001").Register
+	reg.Penalty, reg.Stamp = 4, state.Stamp{Wall: b.clk.Now().UnixMilli()}
+	b.ami.setBefore(func(kind string) {
+		if kind == "QueuePenalty" {
+			b.remove("sales", "PJSIP/1001")
+		}
+	})
+	o := byKey(t, b.apply("sop1", reg), "sales", "PJSIP/1001")
+	b.ami.setBefore(nil)
+	if o.Result != engine.Overtaken || o.Err != nil || o.Winner == nil || o.Winner.Present {
+		t.Fatalf("apply overtaken by a removal: %s", describe([]engine.Outcome{o}))
+	}
+	en := b.mustEntry("sales", "PJSIP/1001")
+	if en.Pending || en.Present || en.Origin != "sop2" || !en.Register.Newer(reg) {
+		t.Fatalf("journal after the removal: %+v", en)
+	}
+	if outs := changed(b.capture(m)); len(outs) != 0 {
+		t.Errorf("capture after the removal was journalled: %s", describe(outs))
+	}
+	b.clk.Advance(time.Second)
+	b.add(alice)
+	if o := byKey(t, b.capture(m), "sales", "PJSIP/1001"); o.Result != engine.Journalled {
+		t.Errorf("the agent's next change: %s, want journalled", describe([]engine.Outcome{o}))
+	}
+}
+
+// An action refused although the member is as the session read it (here
+// a penalty Asterisk does not take) is no local change: the register
+// stays pending and failed, for the next reconcile to retry.
+func TestApplyRefusedUnchangedStaysPending(t *testing.T) {
+	a, b, _, _ := pairSharing(t, alice)
+	b.clk.Advance(time.Second)
+	reg := a.mustEntry("sales", "PJSIP/1001").Register
+	reg.Penalty, reg.Stamp = -1, state.Stamp{Wall: b.clk.Now().UnixMilli()}
+	o := byKey(t, b.apply("sop1", reg), "sales", "PJSIP/1001")
+	if o.Result != engine.Failed {
+		t.Fatalf("apply of a refused penalty: %s", describe([]engine.Outcome{o}))
+	}
+	if en := b.mustEntry("sales", "PJSIP/1001"); !en.Pending || en.Origin != "sop1" {
+		t.Errorf("journal after the refusal: %+v", en)
+	}
+}

@@ -15,6 +15,7 @@ const (
 	Applied    Result = "applied"    // a peer's newer register applied here
 	Pushed     Result = "pushed"     // our newer register applied on the peer
 	Stale      Result = "stale"      // the older side lost: nothing applied
+	Overtaken  Result = "overtaken"  // a peer's register lost to a local change made while it was applied
 	Reported   Result = "reported"   // a mismatch queuesync must not fix (static member)
 	Failed     Result = "failed"     // an AMI action or a peer refused
 	Skipped    Result = "skipped"    // the queue is not defined on this node
