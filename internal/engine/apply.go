@@ -101,6 +101,8 @@ func (s *Session) resolveRefused(ctx context.Context, steps []*step) error {
 	if len(refused) == 0 || s.e.opts.DryRun {
 		return nil
 	}
+	ctx, cancel := finishing(ctx) // they are journalled pending: finish them
+	defer cancel()
 	if err := s.readLives(ctx, ms); err != nil {
 		s.e.opts.Log.Warn("read members again after a refused action", "members", len(ms), "err", err)
 		return nil // they stay pending: the next reconcile retries them
@@ -149,7 +151,7 @@ func changedSince(was, now *state.Live) bool {
 // overtake turns a refused step into the journalling of the local change
 // that overtook its register.
 func (s *Session) overtake(st *step, live *state.Live) {
-	ob := s.observe(&st.target, live, st.target.Key(), store.SourceAMI)
+	ob := s.observeAt(&st.target, live, st.target.Key(), store.SourceAMI, s.seenStamp(&st.target))
 	st.put, st.pending, st.via, st.source, st.settle = ob.put, false, "", ob.source, false
 	st.out.Result, st.out.Err, st.out.Winner = Overtaken, nil, ob.put
 }

@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -353,5 +354,63 @@ func TestApplyRefusedUnchangedStaysPending(t *testing.T) {
 	}
 	if en := b.mustEntry("sales", "PJSIP/1001"); !en.Pending || en.Origin != "sop1" {
 		t.Errorf("journal after the refusal: %+v", en)
+	}
+}
+
+// The daemon stops while it applies a peer's change (its context ends
+// between the journal write and the action): once journalled, the change
+// is acted on and settled all the same. Left pending, it would be finished
+// by the next reconcile, after whatever an agent changed in between, and
+// undo that.
+func TestApplyFinishedWhenCancelled(t *testing.T) {
+	a, b, _, _ := pair(t)
+	a.staff(alice)
+	a.reconcile()
+	reg := a.mustEntry("sales", "PJSIP/1001").Register
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	defer cancel()
+	b.ami.setBefore(func(kind string) {
+		if kind == "QueueAdd" {
+			cancel()
+		}
+	})
+	sess, err := b.eng.BeginMembers(ctx, engine.Members([]state.Register{reg}))
+	b.must("begin members", err)
+	outs, err := sess.Apply(ctx, "sop1", []state.Register{reg})
+	sess.End()
+	b.ami.setBefore(nil)
+	if o := byKey(t, outs, "sales", "PJSIP/1001"); err != nil || o.Result != engine.Applied {
+		t.Fatalf("apply cancelled before its action: %v, %s", err, describe(outs))
+	}
+	if en := b.mustEntry("sales", "PJSIP/1001"); en.Pending {
+		t.Errorf("left pending: %+v", en)
+	}
+	if b.live("sales", "PJSIP/1001") == nil {
+		t.Error("the member was not added")
+	}
+}
+
+// An agent's pause seen as it happens is stamped now, not at LastPause
+// (whole seconds): dated to the start of its second, it would lose to a
+// register another node wrote earlier in that second, here sop2's first
+// sight of the same member, and sop2 would undo the pause.
+func TestCapturedChangeStampedNow(t *testing.T) {
+	a, b, _, _ := pair(t)
+	m := engine.Member{Queue: "sales", Interface: "PJSIP/1001"}
+	a.staff(alice)
+	a.reconcile()
+	b.add(alice) // the same member, in a later second
+	b.reconcile()
+	a.clk.Advance(500 * time.Millisecond) // still b's second
+	a.pause("sales", "PJSIP/1001", true, "meeting")
+	o := byKey(t, a.capture(m), "sales", "PJSIP/1001")
+	if o.Result != engine.Journalled || o.Winner.Stamp.Wall != a.clk.Now().UnixMilli() {
+		t.Fatalf("captured pause: %s, want journalled now (%d)", describe([]engine.Outcome{o}), a.clk.Now().UnixMilli())
+	}
+	if o := byKey(t, b.apply("sop1", *o.Winner), "sales", "PJSIP/1001"); o.Result != engine.Applied {
+		t.Errorf("sop2 given the pause: %s, want applied", describe([]engine.Outcome{o}))
+	}
+	if m := b.live("sales", "PJSIP/1001"); m == nil || !m.Paused || m.PausedReason != "meeting" {
+		t.Errorf("sop2's member %+v, want paused for the meeting", m)
 	}
 }

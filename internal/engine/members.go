@@ -156,7 +156,7 @@ func queueNames(ms []Member) []string {
 }
 
 // Capture journals the real local changes among the hinted members: those
-// whose live state differs from the journal. A member whose register is
+// whose live state differs from the journal, stamped now (seenStamp). A member whose register is
 // pending is being applied by this or another queuesync process and is left
 // alone; its events are the effects of that application.
 //
@@ -183,7 +183,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 		if ok {
 			prev = ptr(en.Register)
 		}
-		steps = append(steps, s.observe(prev, live, k, store.SourceAMI))
+		steps = append(steps, s.observeAt(prev, live, k, store.SourceAMI, s.seenStamp(prev)))
 	}
 	err := s.commit(ctx, steps)
 	return outcomes(steps), err

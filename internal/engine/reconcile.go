@@ -301,8 +301,14 @@ func (s *Session) restore(en store.Entry) *step {
 	return st
 }
 
-// observe journals what live state shows as a new local change.
+// observe journals what live state shows as a new local change that no
+// daemon saw happen, dated by observedStamp.
 func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key, source string) *step {
+	return s.observeAt(prev, live, k, source, s.observedStamp(prev, live))
+}
+
+// observeAt journals what live state shows as a new local change, stamped st.
+func (s *Session) observeAt(prev *state.Register, live *state.Live, k state.Key, source string, st state.Stamp) *step {
 	queue, iface := k.Queue, k.Interface
 	if prev != nil {
 		queue, iface = prev.Queue, prev.Interface
@@ -310,7 +316,7 @@ func (s *Session) observe(prev *state.Register, live *state.Live, k state.Key, s
 	if live != nil {
 		queue, iface = live.Queue, live.Interface
 	}
-	reg := state.Observed(queue, iface, live, s.observedStamp(prev, live), s.e.opts.Node)
+	reg := state.Observed(queue, iface, live, st, s.e.opts.Node)
 	out := Outcome{Queue: reg.Queue, Interface: reg.Interface, Local: prev, Winner: &reg, Result: Journalled}
 	// No target: an observation has no actions and is not settled.
 	return &step{out: out, put: &reg, source: source}
@@ -324,6 +330,19 @@ func (s *Session) observedStamp(prev *state.Register, live *state.Live) state.St
 	if sec := eventTime(prev, live); sec > 0 && sec*1000 < st.Wall {
 		st = state.Stamp{Wall: sec * 1000}
 	}
+	return s.after(prev, st)
+}
+
+// seenStamp dates a local change seen as it happens (an AMI event, a
+// poll, an action refused because of it): now. Asterisk's LastPause and
+// LoginTime count whole seconds; dated by them, the change could lose to
+// a register another node wrote earlier in the same second.
+func (s *Session) seenStamp(prev *state.Register) state.Stamp {
+	return s.after(prev, s.e.opts.Clock.Now())
+}
+
+// after returns st, or the stamp just after prev's when st is not later.
+func (s *Session) after(prev *state.Register, st state.Stamp) state.Stamp {
 	if prev != nil && st.Compare(prev.Stamp) <= 0 {
 		st = prev.Stamp.Next()
 		_ = s.e.opts.Clock.Observe(st)

@@ -69,16 +69,24 @@ func (s *Session) Entries() []store.Entry {
 // them. In a dry run it only updates the session's own picture. A large
 // commit runs as a pipeline of chunks (commitChunk): the journal writes of
 // one chunk overlap the actions of those before it, and their settles.
+//
+// A chunk once journalled is acted on and settled even when ctx ends
+// meanwhile (the daemon stopping, a resync interrupted): left pending, its
+// registers would be finished by the next reconcile, which would undo
+// whatever an agent changed in between. Only the chunks not yet journalled
+// are given up.
 func (s *Session) commit(ctx context.Context, steps []*step) error {
+	fctx, cancel := finishing(ctx)
+	defer cancel()
 	var err error
 	if len(steps) <= commitChunk {
-		err = s.commitOnce(ctx, steps)
+		err = s.commitOnce(ctx, fctx, steps)
 	} else {
-		err = s.commitPipelined(ctx, steps)
+		err = s.commitPipelined(ctx, fctx, steps)
 	}
 	s.logSteps(ctx, steps)
 	if err == nil {
-		s.recordRestores(ctx, steps)
+		s.recordRestores(fctx, steps)
 	}
 	return err
 }
@@ -112,26 +120,38 @@ func commitChunks(n int) []int {
 	}
 }
 
-func (s *Session) commitOnce(ctx context.Context, steps []*step) error {
+// finishTimeout bounds the actions and settle of a journalled chunk once
+// the session's context has ended.
+const finishTimeout = 2 * time.Minute
+
+// finishing returns a context for finishing what ctx began: not cancelled
+// with it, bounded by finishTimeout.
+func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+}
+
+// commitOnce journals steps under ctx, then acts on them and settles them
+// under fctx, which outlives ctx (see commit).
+func (s *Session) commitOnce(ctx, fctx context.Context, steps []*step) error {
 	if err := s.journalSteps(ctx, steps); err != nil {
 		return err
 	}
-	s.runActions(ctx, steps, newSlots(s.e.opts.Workers))
-	return s.settleSteps(ctx, steps)
+	s.runActions(fctx, steps, newSlots(s.e.opts.Workers))
+	return s.settleSteps(fctx, steps)
 }
 
 // commitPipelined is commitOnce chunk by chunk, the stages overlapping. A
 // chunk is acted on only once its registers are journalled (pending), and
 // settled only once its actions are done; when a journal write fails, the
 // chunks journalled before it are still acted on and settled.
-func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
+func (s *Session) commitPipelined(ctx, fctx context.Context, steps []*step) error {
 	ends := commitChunks(len(steps))
 	acted := make(chan []*step, len(ends))
 	settled := make(chan error, 1)
 	go func() {
 		var err error
 		for chunk := range acted {
-			if e := s.settleSteps(ctx, chunk); err == nil {
+			if e := s.settleSteps(fctx, chunk); err == nil {
 				err = e
 			}
 		}
@@ -150,7 +170,7 @@ func (s *Session) commitPipelined(ctx context.Context, steps []*step) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runActions(ctx, chunk, sl)
+			s.runActions(fctx, chunk, sl)
 			acted <- chunk
 		}()
 	}
