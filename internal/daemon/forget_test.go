@@ -29,8 +29,12 @@ func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 	sent := func() int { return b.actions()["QueueMemberRingInUse"] }
 	before := sent()
 
+	// The daemon handles the reload's event on its own time (a barrier
+	// through the peer API does not wait for it): wait for the action, then
+	// make sure no second one follows.
 	b.srv.ReloadModule()
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
+	eventually(t, "sop2's daemon puts ringinuse back after the reload", func() bool { return sent() > before }, a, b)
 	barrier(t, a, b, "PJSIP/9001")
 	if got := sent(); got != before+1 {
 		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the reload, want 1", got-before)
@@ -38,6 +42,7 @@ func TestRinginuseAfterReloadAndRestart(t *testing.T) {
 
 	b.srv.Restart(true)
 	b.waitMember("sales", "PJSIP/1001", ringinuse(false))
+	eventually(t, "sop2's daemon puts ringinuse back after the restart", func() bool { return sent() > before+1 }, a, b)
 	barrier(t, a, b, "PJSIP/9002")
 	if got := sent(); got != before+2 {
 		t.Errorf("sop2's daemon sent %d QueueMemberRingInUse after the restart, want 1", got-before-1)
