@@ -105,19 +105,20 @@ func (d *Daemon) applyFrom(ctx context.Context, from string, regs []state.Regist
 		return nil, errors.New("apply peer changes: the asterisk manager connection changed while reading; try again")
 	}
 	outs, err := sess.Apply(ctx, from, regs)
-	var queues []string
+	var applied, local []string
 	for _, o := range outs {
 		d.opts.SyncLog.Outcome("receive", o)
 		switch o.Result {
 		case engine.Applied:
-			queues = append(queues, o.Queue)
-			d.metrics.applied.Inc()
-		case engine.Overtaken: // a local change, for every peer (the sender has it in the answer)
-			queues = append(queues, o.Queue)
-			d.metrics.journalled.Inc()
+			applied = append(applied, o.Queue)
+		case engine.Overtaken:
+			local = append(local, o.Queue)
 		}
 	}
-	d.wakeFor(from, queues) // forward to the other peers that share the queue
+	d.metrics.applied.Add(float64(len(applied)))
+	d.metrics.journalled.Add(float64(len(local)))
+	d.wakeFor(from, applied) // forward to the other peers that share the queue
+	d.wakeFor("", local)     // a local change: for every peer, the sender too (not every path answers it)
 	return outs, err
 }
 

@@ -76,26 +76,25 @@ func (s *Session) decide(from string, r state.Register) *step {
 	return st
 }
 
-// resolveRefused settles the received registers whose actions Asterisk
-// refused because the member was no longer as the session read it: an
-// agent or the dialplan added or removed it between the read and the
-// action (the engine's lock holds off only this process). Left pending,
-// such a register would hide the member's later changes from Capture, and
-// the next reconcile would undo them. The member is read again: one that
-// holds the register anyway is settled; one that changed since the read
-// shows a local change made after the register was received, journalled as
-// such (Overtaken: it is stamped after the register, wins, and goes to the
-// peers). A member that did not change stays pending and failed, for the
-// next reconcile to retry.
+// resolveRefused settles the received registers whose first action
+// Asterisk refused because the member was no longer as the session read
+// it: an agent or the dialplan added or removed it between the read and
+// the action (the engine's lock holds off only this process). Left
+// pending, such a register would hide the member's later changes from
+// Capture, and the next reconcile would undo them. The members are read
+// again: one that holds the register anyway is settled; one that changed
+// since the read shows a local change made after the register was
+// received, journalled as such (Overtaken: stamped after the register, it
+// wins and goes to the peers). The rest stay pending and failed, for the
+// next reconcile: a member unchanged (Asterisk refused the value itself),
+// one some of whose actions succeeded (the difference is partly ours), a
+// queue gone, or a read on another run of Asterisk than the session's (a
+// restart's loss is not a local change).
 func (s *Session) resolveRefused(ctx context.Context, steps []*step) error {
 	var refused []*step
-	var ms []Member
-	before := map[state.Key]*state.Live{}
 	for _, st := range steps {
-		if st.pending && st.out.Result == Failed && memberMoved(st.out.Err) {
-			k := st.target.Key()
-			refused, before[k] = append(refused, st), s.view.Members[k]
-			ms = append(ms, Member{Queue: st.target.Queue, Interface: st.target.Interface})
+		if st.pending && st.out.Result == Failed && st.done == 0 && memberMoved(st.out.Err) {
+			refused = append(refused, st)
 		}
 	}
 	if len(refused) == 0 || s.e.opts.DryRun {
@@ -103,29 +102,55 @@ func (s *Session) resolveRefused(ctx context.Context, steps []*step) error {
 	}
 	ctx, cancel := finishing(ctx) // they are journalled pending: finish them
 	defer cancel()
-	if err := s.readLives(ctx, ms); err != nil {
-		s.e.opts.Log.Warn("read members again after a refused action", "members", len(ms), "err", err)
-		return nil // they stay pending: the next reconcile retries them
+	reads, ok := s.readAgain(ctx, refused)
+	if !ok {
+		return nil
 	}
 	var holds, local []*step
-	for _, st := range refused {
-		k := st.target.Key()
-		live := s.view.Members[k]
+	for i, st := range refused {
+		k, r := st.target.Key(), reads[i]
 		switch {
-		case live.Matches(st.target):
+		case r.err != nil || r.queue == "":
+			continue
+		case r.live.Matches(st.target):
 			holds = append(holds, st)
-		case changedSince(before[k], live):
-			s.overtake(st, live)
+		case changedSince(s.view.Members[k], r.live):
+			s.overtake(st, r.live)
 			local = append(local, st)
 		}
+		s.setRead(Member{Queue: st.target.Queue, Interface: st.target.Interface}, r)
 	}
 	if err := s.journalSteps(ctx, local); err != nil {
 		return err
+	}
+	for _, st := range local {
+		if st.out.Result == Failed { // journalled (not stale, not skipped)
+			st.out.Result, st.out.Err, st.out.Winner, st.out.Actions = Overtaken, nil, st.put, nil
+		}
 	}
 	for _, st := range holds {
 		st.out.Result, st.out.Err = Applied, nil
 	}
 	return s.settleSteps(ctx, holds)
+}
+
+// readAgain reads the steps' members again, and reports whether the read
+// was of the same run of Asterisk, on the same connection, as the
+// session's.
+func (s *Session) readAgain(ctx context.Context, steps []*step) ([]liveRead, bool) {
+	reads := make([]liveRead, len(steps))
+	startup, gen, err := s.e.steadyRead(ctx, func() error {
+		concurrently(len(steps), func(i int) {
+			reads[i] = s.e.readLive(ctx, Member{Queue: steps[i].target.Queue, Interface: steps[i].target.Interface})
+		})
+		return nil
+	})
+	if err != nil {
+		s.e.opts.Log.Warn("read members again after a refused action", "members", len(steps), "err", err)
+		return nil, false
+	}
+	restarted := !startup.IsZero() && !s.view.Startup.IsZero() && !startup.Equal(s.view.Startup)
+	return reads, gen == s.view.gen && !restarted
 }
 
 // memberMoved reports whether Asterisk refused an action because the
@@ -149,9 +174,8 @@ func changedSince(was, now *state.Live) bool {
 }
 
 // overtake turns a refused step into the journalling of the local change
-// that overtook its register.
+// that overtook its register (its outcome says so once it is written).
 func (s *Session) overtake(st *step, live *state.Live) {
-	ob := s.observeAt(&st.target, live, st.target.Key(), store.SourceAMI, s.seenStamp(&st.target))
+	ob := s.observeAt(&st.target, live, st.target.Key(), store.SourceAMI, s.seenStamp(&st.target, st.target.Key()))
 	st.put, st.pending, st.via, st.source, st.settle = ob.put, false, "", ob.source, false
-	st.out.Result, st.out.Err, st.out.Winner = Overtaken, nil, ob.put
 }

@@ -414,3 +414,29 @@ func TestCapturedChangeStampedNow(t *testing.T) {
 		t.Errorf("sop2's member %+v, want paused for the meeting", m)
 	}
 }
+
+// A plan whose first action succeeded and whose second Asterisk refused
+// (a penalty, then an unpause of a member an agent removed in between):
+// the member differs from the read partly by queuesync's own doing, and
+// what of it is the agent's cannot be told. The register stays pending
+// and failed, for the next reconcile.
+func TestApplyPartlyDoneStaysPending(t *testing.T) {
+	a, b, _, _ := pairSharing(t, alice)
+	b.clk.Advance(time.Second)
+	reg := a.mustEntry("sales", "PJSIP/1001").Register
+	reg.Paused, reg.PausedReason, reg.Penalty = false, "", 4
+	reg.Stamp = state.Stamp{Wall: b.clk.Now().UnixMilli()}
+	b.ami.setBefore(func(kind string) {
+		if kind == "QueuePause" {
+			b.remove("sales", "PJSIP/1001")
+		}
+	})
+	o := byKey(t, b.apply("sop1", reg), "sales", "PJSIP/1001")
+	b.ami.setBefore(nil)
+	if calls := kinds(b.ami.Calls()); o.Result != engine.Failed || !slices.Equal(calls, []string{"QueuePenalty", "QueuePause"}) {
+		t.Fatalf("apply of a penalty and a refused unpause: %s, %v (actions %v)", o.Result, o.Err, calls)
+	}
+	if en := b.mustEntry("sales", "PJSIP/1001"); !en.Pending || en.Origin != "sop1" {
+		t.Errorf("journal after the refusal: %+v", en)
+	}
+}

@@ -8,14 +8,15 @@ import (
 	"github.com/queuesync/queuesync/pkg/ami"
 )
 
-// execute runs a member's actions in order and stops at the first failure.
-func (e *Engine) execute(ctx context.Context, acts []state.Action) error {
-	for _, a := range acts {
+// execute runs a member's actions in order and stops at the first failure;
+// done is how many succeeded.
+func (e *Engine) execute(ctx context.Context, acts []state.Action) (done int, err error) {
+	for i, a := range acts {
 		if err := e.do(ctx, a); err != nil {
-			return fmt.Errorf("%s %s %s: %w", a.Kind, a.Queue, a.Interface, err)
+			return i, fmt.Errorf("%s %s %s: %w", a.Kind, a.Queue, a.Interface, err)
 		}
 	}
-	return nil
+	return len(acts), nil
 }
 
 func (e *Engine) do(ctx context.Context, a state.Action) error {

@@ -39,7 +39,7 @@ func (e *Engine) beginMembers(ctx context.Context, ms []Member) (*Session, error
 	s := &Session{e: e, view: v, scoped: true, partial: true}
 	ms, keys := distinctMembers(ms)
 	err := alongside(func() (err error) {
-		v.Startup, _, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
+		v.Startup, v.gen, err = e.steadyRead(ctx, func() error { return s.readLives(ctx, ms) })
 		return err
 	}, func() (err error) {
 		defer e.timed(StepJournalRead, time.Now())
@@ -183,7 +183,7 @@ func (s *Session) Capture(ctx context.Context) ([]Outcome, error) {
 		if ok {
 			prev = ptr(en.Register)
 		}
-		steps = append(steps, s.observeAt(prev, live, k, store.SourceAMI, s.seenStamp(prev)))
+		steps = append(steps, s.observeAt(prev, live, k, store.SourceAMI, s.seenStamp(prev, k)))
 	}
 	err := s.commit(ctx, steps)
 	return outcomes(steps), err

@@ -66,6 +66,9 @@ const reconcileChunk = 5000
 func (s *Session) reconcileKeys(ctx context.Context, keys []state.Key, restarted bool, each func([]Outcome)) (failed bool, err error) {
 	analyzed := false
 	for start := 0; start < len(keys); start += reconcileChunk {
+		if err := ctx.Err(); err != nil {
+			return failed, err
+		}
 		var steps []*step
 		for _, k := range keys[start:min(start+reconcileChunk, len(keys))] {
 			if st := s.reconcileKey(k, restarted); st != nil {
@@ -334,11 +337,16 @@ func (s *Session) observedStamp(prev *state.Register, live *state.Live) state.St
 }
 
 // seenStamp dates a local change seen as it happens (an AMI event, a
-// poll, an action refused because of it): now. Asterisk's LastPause and
-// LoginTime count whole seconds; dated by them, the change could lose to
-// a register another node wrote earlier in the same second.
-func (s *Session) seenStamp(prev *state.Register) state.Stamp {
-	return s.after(prev, s.e.opts.Clock.Now())
+// poll, an action refused because of it): when the event that showed it
+// arrived, else now. Asterisk's LastPause and LoginTime count whole
+// seconds; dated by them, the change could lose to a register another node
+// wrote earlier in the same second.
+func (s *Session) seenStamp(prev *state.Register, k state.Key) state.Stamp {
+	st := s.e.opts.Clock.Now()
+	if t := s.received[k]; !t.IsZero() && t.UnixMilli() < st.Wall {
+		st = state.Stamp{Wall: t.UnixMilli()}
+	}
+	return s.after(prev, st)
 }
 
 // after returns st, or the stamp just after prev's when st is not later.

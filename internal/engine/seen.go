@@ -72,7 +72,7 @@ func (e *Engine) beginSeen(ctx context.Context, seen []Seen) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read journal of %d members: %w", len(keys), err)
 	}
-	s := &Session{e: e, view: v, journal: journal, scoped: true, partial: true}
+	s := &Session{e: e, view: v, journal: journal, scoped: true, partial: true, received: received}
 	if err := s.rereadDoubtful(ctx, keys, received); err != nil {
 		return nil, err
 	}
@@ -96,6 +96,7 @@ func (s *Session) rereadDoubtful(ctx context.Context, keys []state.Key, received
 		older := !rec.IsZero() && !rec.After(en.Updated.Add(JournalSkew))
 		if acted || older {
 			again = append(again, Member{Queue: en.Queue, Interface: en.Interface})
+			delete(s.received, k) // its view is the read's, not the event's
 		}
 	}
 	if len(again) == 0 {

@@ -23,6 +23,9 @@ type Session struct {
 	mu         sync.Mutex // guards journal and view while a commit's stages run at once
 	scoped     bool       // the view holds only some members (BeginMembers)
 	partial    bool       // the view holds only some queues or members: Reconcile must not record Asterisk's start
+	// received is when the event that the view shows of a member arrived
+	// (BeginSeen; none for a member read from Asterisk).
+	received map[state.Key]time.Time
 }
 
 // End releases the engine's lock. It is safe to call more than once.
@@ -46,6 +49,7 @@ type step struct {
 	source  string          // how it reached this node, for the history (store.Source*)
 	target  state.Register
 	settle  bool // clear the pending flag once the actions succeeded
+	done    int  // how many of the actions succeeded
 	// restored is what Asterisk held before a restore of a settled
 	// register (nil: nothing to record; a missing member is a tombstone).
 	restored *state.Register
@@ -70,11 +74,12 @@ func (s *Session) Entries() []store.Entry {
 // commit runs as a pipeline of chunks (commitChunk): the journal writes of
 // one chunk overlap the actions of those before it, and their settles.
 //
-// A chunk once journalled is acted on and settled even when ctx ends
-// meanwhile (the daemon stopping, a resync interrupted): left pending, its
-// registers would be finished by the next reconcile, which would undo
-// whatever an agent changed in between. Only the chunks not yet journalled
-// are given up.
+// A chunk that journalled registers pending is acted on and settled even
+// when ctx ends meanwhile (the daemon stopping, a resync interrupted),
+// within finishTimeout: left pending, its registers would be finished by
+// the next reconcile, which would undo whatever an agent changed in
+// between. The other chunks (restores of what the journal already holds)
+// stop with ctx.
 func (s *Session) commit(ctx context.Context, steps []*step) error {
 	fctx, cancel := finishing(ctx)
 	defer cancel()
@@ -121,8 +126,9 @@ func commitChunks(n int) []int {
 }
 
 // finishTimeout bounds the actions and settle of a journalled chunk once
-// the session's context has ended.
-const finishTimeout = 2 * time.Minute
+// the session's context has ended: a chunk's actions take well under a
+// second on a working Asterisk, and the daemon's shutdown waits for them.
+const finishTimeout = 30 * time.Second
 
 // finishing returns a context for finishing what ctx began: not cancelled
 // with it, bounded by finishTimeout.
@@ -131,13 +137,26 @@ func finishing(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // commitOnce journals steps under ctx, then acts on them and settles them
-// under fctx, which outlives ctx (see commit).
+// (under fctx, which outlives ctx, when it journalled any pending: see
+// commit).
 func (s *Session) commitOnce(ctx, fctx context.Context, steps []*step) error {
 	if err := s.journalSteps(ctx, steps); err != nil {
 		return err
 	}
-	s.runActions(fctx, steps, newSlots(s.e.opts.Workers))
-	return s.settleSteps(fctx, steps)
+	actx := finishCtx(ctx, fctx, steps)
+	s.runActions(actx, steps, newSlots(s.e.opts.Workers))
+	return s.settleSteps(actx, steps)
+}
+
+// finishCtx returns fctx for steps that journalled a register pending,
+// ctx otherwise.
+func finishCtx(ctx, fctx context.Context, steps []*step) context.Context {
+	for _, st := range steps {
+		if st.put != nil && st.pending {
+			return fctx
+		}
+	}
+	return ctx
 }
 
 // commitPipelined is commitOnce chunk by chunk, the stages overlapping. A
@@ -145,13 +164,17 @@ func (s *Session) commitOnce(ctx, fctx context.Context, steps []*step) error {
 // settled only once its actions are done; when a journal write fails, the
 // chunks journalled before it are still acted on and settled.
 func (s *Session) commitPipelined(ctx, fctx context.Context, steps []*step) error {
+	type actedChunk struct {
+		ctx   context.Context
+		steps []*step
+	}
 	ends := commitChunks(len(steps))
-	acted := make(chan []*step, len(ends))
+	acted := make(chan actedChunk, len(ends))
 	settled := make(chan error, 1)
 	go func() {
 		var err error
 		for chunk := range acted {
-			if e := s.settleSteps(fctx, chunk); err == nil {
+			if e := s.settleSteps(chunk.ctx, chunk.steps); err == nil {
 				err = e
 			}
 		}
@@ -167,11 +190,12 @@ func (s *Session) commitPipelined(ctx, fctx context.Context, steps []*step) erro
 		if jerr = s.journalSteps(ctx, chunk); jerr != nil {
 			break
 		}
+		actx := finishCtx(ctx, fctx, chunk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.runActions(fctx, chunk, sl)
-			acted <- chunk
+			s.runActions(actx, chunk, sl)
+			acted <- actedChunk{actx, chunk}
 		}()
 	}
 	wg.Wait()
@@ -293,9 +317,11 @@ func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
 			wg.Add(1)
 			go func() {
 				defer func() { sl.give(); wg.Done() }()
-				if err := s.e.execute(ctx, st.out.Actions); err != nil {
+				done, err := s.e.execute(ctx, st.out.Actions)
+				if err != nil {
 					st.out.Result, st.out.Err = Failed, err
 				}
+				st.done = done
 			}()
 		}
 		todo = todo[n:]

@@ -18,6 +18,7 @@ type View struct {
 	Startup time.Time                 // when Asterisk last started
 	Queues  map[string]string         // lower-cased name -> name as Asterisk spells it
 	Members map[state.Key]*state.Live // every member of those queues
+	gen     uint64                    // the AMI connection read (0: not numbered, or unknown)
 }
 
 // Defined reports whether the local Asterisk defines queue.
@@ -48,7 +49,7 @@ func (e *Engine) observe(ctx context.Context, queues []string) (*View, error) {
 		startup = estimateStartup(qs.Members)
 		e.start.estimated(gen, startup)
 	}
-	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}}
+	v := &View{Startup: startup, Queues: map[string]string{}, Members: map[state.Key]*state.Live{}, gen: gen}
 	for _, m := range e.Silent() { // a full read shows which silent members are gone
 		if want(m.Queue) {
 			e.silent.gone(state.NewKey(m.Queue, m.Interface))
