@@ -156,9 +156,10 @@ func queueNames(ms []Member) []string {
 }
 
 // Capture journals the real local changes among the hinted members: those
-// whose live state differs from the journal, stamped now (seenStamp). A member whose register is
-// pending is being applied by this or another queuesync process and is left
-// alone; its events are the effects of that application.
+// whose live state differs from the journal, stamped when seen
+// (seenStamp). A member whose register is pending is being applied by this
+// or another queuesync process and is left alone; its events are the
+// effects of that application.
 //
 // Capture does not look for restarts: after one, live differences are the
 // restart's doing, not local changes. The caller must make sure that
