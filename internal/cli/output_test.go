@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/queuesync/queuesync/internal/engine"
 	"github.com/queuesync/queuesync/internal/state"
 )
 
@@ -93,5 +94,27 @@ func TestActionText(t *testing.T) {
 	}
 	if got := actionText(nil); got != "-" {
 		t.Errorf("actionText(nil) = %q", got)
+	}
+}
+
+// A register that lost because another process of this node journalled it
+// first still carries what live state cannot take yet (a wrap-up time
+// during a call): -v shows it; a plain stale register stays out of the table.
+func TestTableShowsReportsOfStaleRegisters(t *testing.T) {
+	reg := state.Register{Queue: "sales", Interface: "PJSIP/1001", Present: true}
+	report := "wrap-up time of PJSIP/1001 in queue sales (0s → 45s): on a call, fixed by remove+add on a later pass"
+	r := &syncReport{Node: "sop2", Outcomes: []engine.Outcome{
+		{Queue: "sales", Interface: "PJSIP/1001", Peer: "sop1", Remote: &reg, Winner: &reg, Result: engine.Stale, Reports: []string{report}},
+		{Queue: "sales", Interface: "PJSIP/1002", Peer: "sop1", Result: engine.Stale},
+	}}
+	d, out, _ := testDeps(nil)
+	if err := printTables(d, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "on a call") || strings.Contains(out.String(), "PJSIP/1002") {
+		t.Errorf("table:\n%s", out)
+	}
+	if j, err := json.Marshal(jsonReport(r)); err != nil || !strings.Contains(string(j), "on a call") {
+		t.Errorf("JSON report lacks the report (%v): %s", err, j)
 	}
 }

@@ -70,7 +70,7 @@ var tableHeader = []string{"QUEUE", "MEMBER", "FIELD", "LOCAL", "PEER", "WINNER"
 func printTables(d *Deps, r *syncReport, all bool) error {
 	var outs []engine.Outcome
 	for _, o := range r.Outcomes {
-		if o.Changed() || all {
+		if o.Notable() || all {
 			outs = append(outs, o)
 		}
 	}
@@ -198,7 +198,7 @@ type jsonOutcome struct {
 func jsonReport(r *syncReport) any {
 	outs := []jsonOutcome{}
 	for _, o := range r.Outcomes {
-		if !o.Changed() {
+		if !o.Notable() {
 			continue
 		}
 		j := jsonOutcome{Queue: o.Queue, Interface: o.Interface, Peer: o.Peer, Result: o.Result, Reports: o.Reports}

@@ -56,7 +56,7 @@ func (l *syncLog) Outcomes(op string, outs []engine.Outcome) {
 
 // Outcome logs o if it changed something or failed.
 func (l *syncLog) Outcome(op string, o engine.Outcome) {
-	if !o.Changed() {
+	if !o.Notable() {
 		return
 	}
 	{

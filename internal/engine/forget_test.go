@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +97,34 @@ func TestWrapuptimeWaitsForTheCall(t *testing.T) {
 	}
 	if a.maxSeq() != seq {
 		t.Error("the fix was journalled as a local change")
+	}
+}
+
+// A resync that finds the peer's wrap-up time already journalled by the
+// daemon (between its reconcile and its apply) still says why live state
+// lacks it: the member is on a call.
+func TestWrapuptimeJournalledMeanwhileStillReported(t *testing.T) {
+	a, clk := solo(t)
+	a.add(member{Queue: "sales", Interface: "PJSIP/1001", Name: "Alice", Penalty: 1})
+	a.reconcile()
+	a.srv.SetInCall("PJSIP/1001", true)
+	clk.Advance(5 * time.Second)
+
+	resync := engine.New(engine.Options{Node: "sop1", AMI: a.ami, Journal: a.store, Clock: a.clock, Now: clk.Now})
+	sess := a.begin(resync, nil)
+	defer sess.End()
+	if _, err := sess.Reconcile(ctxFor(t)); err != nil {
+		t.Fatal(err)
+	}
+	r := peerReg(clk, "sales", "PJSIP/1001", func(r *state.Register) { r.MemberName, r.Penalty, r.Wrapuptime = "Alice", 1, state.Seconds(45) })
+	a.apply("sop2", r) // the daemon, meanwhile
+	outs, err := sess.Apply(ctxFor(t), "sop2", []state.Register{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := byKey(t, outs, "sales", "PJSIP/1001")
+	if o.Result != engine.Stale || !o.Notable() || len(o.Reports) != 1 || !strings.Contains(o.Reports[0], "on a call") {
+		t.Errorf("resync's apply: %s reports %v; want stale, reporting the call", describe([]engine.Outcome{o}), o.Reports)
 	}
 }
 

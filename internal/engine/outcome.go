@@ -39,6 +39,10 @@ type Outcome struct {
 // sync, or an incoming register that lost (it changes nothing here).
 func (o Outcome) Changed() bool { return o.Result != InSync && o.Result != Stale }
 
+// Notable reports whether an operator should see o: it changed something,
+// or it carries a report (a difference that no action fixes now).
+func (o Outcome) Notable() bool { return o.Changed() || len(o.Reports) > 0 }
+
 // Failed reports whether the outcome counts as a partial failure.
 func (o Outcome) Failed() bool { return o.Result == Failed }
 

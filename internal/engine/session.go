@@ -287,8 +287,12 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 			continue
 		}
 		if res != nil && !res[i].Stored {
-			// A concurrent writer journalled a newer version: it wins.
-			st.out.Result, st.out.Winner, st.out.Actions = Stale, ptr(res[i].Current.Register), nil
+			// A concurrent writer journalled a newer version: it wins, and
+			// acts on it. What live state cannot take of it yet (a wrap-up
+			// time during a call) is still worth saying here.
+			cur := res[i].Current.Register
+			st.out.Result, st.out.Winner, st.out.Actions = Stale, ptr(cur), nil
+			st.out.Reports = waiting(cur, s.view.Members[cur.Key()])
 			s.journal[st.put.Key()] = res[i].Current
 			continue
 		}
@@ -300,6 +304,13 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 // runActions runs each step's actions in order, steps concurrently (AMI
 // pipelines them), bounded by sl: the steps start in groups, each group
 // once slots are free for all of it (see slots).
+// waiting returns what live state lacks of reg that no action can fix now
+// (state.Plan's Reports and Deferred).
+func waiting(reg state.Register, live *state.Live) []string {
+	plan := state.Plan(reg, live)
+	return append(plan.Reports, plan.Deferred...)
+}
+
 func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
 	var todo []*step
 	for _, st := range steps {
