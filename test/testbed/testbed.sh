@@ -185,10 +185,13 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 pg_up() {
 	local bin port
 	bin=$(pg_bin)
-	# From a port of this testbed's own (55432 for the default base port
-	# 5038, 56432 for 6038...): testbeds side by side never take each
+	# From a port of this testbed's own (25432 for the default base port
+	# 5038, 26432 for 6038...): testbeds side by side never take each
 	# other's port, not even while one's PostgreSQL is stopped by a fault.
-	port=$(free_port $((55432 + BASEPORT - 5038)))
+	# Below the kernel's ephemeral range (32768-60999): a client connection
+	# that happened to get the port as its source port would, for the
+	# minute it lingers in TIME_WAIT, keep PostgreSQL from binding it.
+	port=$(free_port $((25432 + BASEPORT - 5038)))
 	mkdir -p "$STATE/pg"
 	[ "$(id -u)" = 0 ] && chown postgres "$STATE/pg"
 	as_pg "$bin/initdb" -D "$STATE/pg/data" -U postgres --auth=trust -E UTF8 --no-sync >"$STATE/pg/initdb.log" 2>&1 ||
