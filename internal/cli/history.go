@@ -50,8 +50,9 @@ reached this node: ami (an AMI event here), peer:NAME (sent by that peer),
 resync (found by a reconcile of this node's Asterisk, or pulled from a peer
 by a resync) or restore (put back into Asterisk after it lost it, for
 example at a restart without persistent members). RESULT is applied (made
-here with AMI actions), journalled (recorded; Asterisk already held it) or
-pending (AMI actions under way, or failed and to be retried).
+here with AMI actions), journalled (recorded; Asterisk already held it),
+pending (AMI actions under way, or failed and to be retried) or superseded
+(was pending when a later change of the member replaced it: nothing under way).
 
 Values are Asterisk's bytes; in the table a byte that is not UTF-8 text is
 shown as \xHH. The history keeps history_retention (default 90 days) and at

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +36,11 @@ const (
 	ResultPending = "pending"
 	// ResultApplied: applied to the local Asterisk with AMI actions.
 	ResultApplied = "applied"
+	// ResultSuperseded: recorded pending, and a later journal write of the
+	// member replaced it before its actions completed (an agent changed
+	// the member meanwhile, or a newer change came): nothing is under way.
+	// Never stored: History reads a pending record so.
+	ResultSuperseded = "superseded"
 )
 
 // historyOldCTE reads, and locks, the journal row a write may replace, so
@@ -90,7 +96,7 @@ type HistoryEntry struct {
 	ID       int64
 	Recorded time.Time // when this node recorded it
 	Source   string    // SourceAMI, SourceResync, SourceRestore or PeerSource(name)
-	Result   string    // ResultJournalled, ResultPending or ResultApplied
+	Result   string    // ResultJournalled, ResultPending, ResultApplied or ResultSuperseded
 	Old      *state.Register
 	New      state.Register
 }
@@ -134,11 +140,20 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistoryEntry, er
 	if q.Limit > 0 {
 		limit = &q.Limit
 	}
-	return s.queryHistory(ctx, "history", `SELECT * FROM (SELECT `+historyColumns+` FROM queue_sync_history
+	return s.queryHistory(ctx, "history", `SELECT * FROM (SELECT `+supersededColumns+` FROM queue_sync_history h
 		WHERE class = $1 AND ($2 = '' OR queue_key = $2) AND ($3 = '' OR iface_key = $3)
 		AND ($4::timestamptz IS NULL OR recorded_at >= $4)
 		ORDER BY id DESC LIMIT $5) AS h ORDER BY id`, s.class, k.Queue, k.Interface, since, limit)
 }
+
+// supersededColumns are historyColumns with a pending record that a later
+// journal write of its member replaced read as superseded (the later write
+// changed the member's version, so the pending one can never be settled).
+// Only pending records look further, through the member index.
+var supersededColumns = strings.Replace(historyColumns, "result,", `CASE WHEN h.result = 'pending' AND EXISTS (
+		SELECT 1 FROM queue_sync_history l WHERE l.class = h.class AND l.queue_key = h.queue_key
+		AND l.iface_key = h.iface_key AND l.id > h.id AND l.seq IS NOT NULL)
+		THEN 'superseded' ELSE h.result END AS result,`, 1)
 
 // queryHistory runs a query that selects historyColumns and scans its
 // rows; what names the read in an error.

@@ -9,8 +9,9 @@ import (
 
 // TestHistoryFollowsTheJournal checks that a write with a source is
 // recorded with the exact value it replaced, that a losing write records
-// nothing, that settling marks the record applied, and that a write
-// without a source records nothing.
+// nothing, that settling marks the record applied, that a write
+// without a source records nothing, and that a pending record a later
+// recorded write replaced reads as superseded.
 func TestHistoryFollowsTheJournal(t *testing.T) {
 	s, ctx := parallelStore(t)
 	r1 := state.Register{Queue: "Sales", Interface: "PJSIP/1001", Present: true, MemberName: "Jos\xe9",
@@ -64,6 +65,12 @@ func TestHistoryFollowsTheJournal(t *testing.T) {
 	hs, _ = s.History(ctx, HistoryQuery{Limit: 1})
 	if len(hs) != 1 || hs[0].Result != ResultApplied || hs[0].New.Penalty != 2 {
 		t.Errorf("last entry after settle = %+v", hs)
+	}
+	// A later recorded write of the member: r2's actions are no longer
+	// under way.
+	hs, _ = s.History(ctx, HistoryQuery{Queue: "sales", Interface: "pjsip/1001"})
+	if len(hs) != 3 || hs[1].Result != ResultSuperseded || hs[2].Result != ResultApplied {
+		t.Errorf("history after a later write = %+v", hs)
 	}
 }
 

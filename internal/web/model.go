@@ -82,7 +82,7 @@ type Change struct {
 	Recorded time.Time `json:"recorded"` // when this node recorded it
 	Origin   string    `json:"origin"`
 	Source   string    `json:"source"` // ami, peer:NAME, resync, restore
-	Result   string    `json:"result"` // applied, journalled, pending
+	Result   string    `json:"result"` // applied, journalled, pending, superseded
 	Field    string    `json:"field"`
 	Old      string    `json:"old"`
 	New      string    `json:"new"`
