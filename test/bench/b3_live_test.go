@@ -490,14 +490,23 @@ func stepTimes(before, after map[string]float64) string {
 	return strings.Join(parts, "; ")
 }
 
+// scrape returns n's daemon's metrics.
+func scrape(b *testing.B, n *node) map[string]float64 {
+	m, err := n.Scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
 // stepBuckets returns the buckets of one step of queuesync_step_seconds.
 func stepBuckets(m map[string]float64, step string) map[float64]float64 {
 	return buckets(m, `queuesync_step_seconds_bucket{step="`+step+`",le="`)
 }
 
-// BenchmarkSustainedRate ramps the change rate on A (each change pauses
-// the next of 2,000 members of q001..q010, taken queue by queue in turn,
-// with a new reason, on nodes holding
+// BenchmarkSustainedRate ramps the change rate on A (each change gives
+// the next of 2,000 members of q001..q010, taken queue by queue in turn
+// and all paused beforehand, a new pause reason, on nodes holding
 // 10,000 members) through 100, 250, 500, 1000, 1500 and 2000 changes a
 // second, 10 s a step, and reports per step the lag between each change
 // sent on A and its application on B: overall, per quarter of the step, its
@@ -508,8 +517,11 @@ func stepBuckets(m map[string]float64, step string) map[float64]float64 {
 // first rate that fails, the midpoint between it and the last one that
 // passed is tried. A bounded lag can still be a long one, so the highest
 // sustained rate whose median lag stayed under 100 ms is reported too.
-// Baseline: the pipelined QueuePause rate A's Asterisk itself sustains
-// (1,000 actions at once). Afterwards both nodes' queue_log lines of the
+// Baseline: A's Asterisk alone, the pool's reasons changed at once (the
+// pipelined rate, and its CPU per change until idle), and, for scale, the
+// same for the pauses before (a real pause costs Asterisk far more work
+// after its response; steps of real pauses would measure that work).
+// QS_BENCH_RATES=250,250 tries only the rates listed. Afterwards both nodes' queue_log lines of the
 // run are replayed: a pause line that changed nothing (an echo, a change
 // applied twice) fails the benchmark.
 func BenchmarkSustainedRate(b *testing.B) {
@@ -525,28 +537,34 @@ func BenchmarkSustainedRate(b *testing.B) {
 		}
 	}
 	rates := []float64{100, 250, 500, 1000, 1500, 2000}
+	if v := os.Getenv("QS_BENCH_RATES"); v != "" { // e.g. 250,250: one step looked at closely
+		rates = nil
+		for _, f := range strings.Split(v, ",") {
+			r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || r <= 0 {
+				b.Fatalf("QS_BENCH_RATES: %q is not a rate", f)
+			}
+			rates = append(rates, r)
+		}
+	}
 	step := 10 * time.Second
 	A, B := bed.Nodes[0], bed.Nodes[1]
 	for b.Loop() {
-		// Baseline: A's Asterisk alone, 1,000 pauses at once (then undone).
-		cl := client(b, A)
-		ctx := context.Background()
-		var raw time.Duration
-		for _, p := range []bool{true, false} {
-			d := timed(func() {
-				if err := parallel(1000, 1000, func(i int) error {
-					return cl.QueuePause(ctx, pool[1000+i].Queue, pool[1000+i].Interface, p, "raw")
-				}); err != nil {
-					b.Fatal(err)
-				}
-			})
-			if p {
-				raw = d
-			}
-		}
-		rawRate := 1000 / raw.Seconds()
+		// Baseline: A's Asterisk alone. Every member of the pool is paused
+		// first (a real pause: Asterisk's own work on it goes on well
+		// after its response), then given a new reason at once (what each
+		// step's changes are, so that every step costs Asterisk the same
+		// per change); both with Asterisk's CPU until it is idle again.
+		pause := asteriskAlone(b, A, pool, "ramp")
+		reason := asteriskAlone(b, A, pool, "ramp2")
+		rawRate := float64(len(pool)) / reason.resp.Seconds()
 		b.ReportMetric(rawRate, "base-ami-actions/s")
-		say(b, "baseline: A's Asterisk takes 1,000 pipelined QueuePause in %s ms: %.0f actions/s", ms(raw), rawRate)
+		b.ReportMetric(pause.cpuEach(), "ast-cpu-ms-per-pause")
+		b.ReportMetric(reason.cpuEach(), "ast-cpu-ms-per-reason")
+		say(b, "baseline: A's Asterisk takes %d pipelined pauses of unpaused members in %s ms, then works on them: %.2f ms of its CPU each (one CPU: %.0f a second)",
+			len(pool), ms(pause.resp), pause.cpuEach(), 1000/pause.cpuEach())
+		say(b, "baseline: A's Asterisk takes %d pipelined new reasons of paused members in %s ms (%.0f actions/s): %.2f ms of its CPU each (one CPU: %.0f a second); the steps change reasons",
+			len(pool), ms(reason.resp), rawRate, reason.cpuEach(), 1000/reason.cpuEach())
 		waitSettled(b)
 		marks := [2]int{len(A.QueueLog()), len(B.QueueLog())}
 		best, live := 0.0, 0.0
@@ -632,6 +650,39 @@ func waitSettled(tb testing.TB) {
 	waitIdle(tb)
 }
 
+// rampSteps numbers the steps, so that a rate tried twice still gives
+// every member new reasons.
+var rampSteps int
+
+// aloneRun is a burst of pipelined changes on one Asterisk: how long its
+// responses took, and the CPU Asterisk spent until it was idle again.
+type aloneRun struct {
+	n    int
+	resp time.Duration
+	cpu  time.Duration
+}
+
+func (r aloneRun) cpuEach() float64 { return float64(r.cpu.Microseconds()) / 1000 / float64(r.n) }
+
+// asteriskAlone pauses every member of pool on n's Asterisk with reason,
+// all at once, and measures it (aloneRun). The daemons still replicate the
+// changes; they are settled before it returns.
+func asteriskAlone(b *testing.B, n *node, pool []member, reason string) aloneRun {
+	cl := client(b, n)
+	pid := n.AsteriskPid()
+	cpu0, start := harness.CPUTime(pid), time.Now()
+	if err := parallel(len(pool), 1000, func(i int) error {
+		return cl.QueuePause(context.Background(), pool[i].Queue, pool[i].Interface, true, reason)
+	}); err != nil {
+		b.Fatal(err)
+	}
+	r := aloneRun{n: len(pool), resp: time.Since(start)}
+	waitIdleOf(b, n)
+	r.cpu = harness.CPUTime(pid) - cpu0
+	waitSettled(b)
+	return r
+}
+
 // rampStep runs one step and reports whether the rate was sustained, and
 // the median lag.
 func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Duration) (bool, time.Duration) {
@@ -646,11 +697,14 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	for i, p := range procs {
 		cpu0[i] = harness.CPUTime(p.pid)
 	}
-	dr := &driver{cl: client(b, A), pool: pool, tag: fmt.Sprintf("r%.0f-", rate), maxInFly: 5000}
+	beforeA, beforeB := scrape(b, A), scrape(b, B)
+	rampSteps++
+	dr := &driver{cl: client(b, A), pool: pool, tag: fmt.Sprintf("r%.0f-%d-", rate, rampSteps), maxInFly: 5000}
 	start := time.Now()
 	chs := dr.run(context.Background(), rate, d)
 	sendEnd := time.Now()
 	waitApplied(chs, oa, ob, 20*time.Second)
+	afterA, afterB := scrape(b, A), scrape(b, B)
 	var cpus []string
 	elapsed := time.Since(start).Seconds()
 	for i, p := range procs {
@@ -694,6 +748,8 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 		rate, len(chs), achieved, dr.peak.Load(), failed, missing, ms(fromSend.pct(50)), ms(fromSend.pct(99)),
 		ms(onA.pct(50)), ms(onA.pct(99)), ms(fromA.pct(50)), ms(fromA.pct(99)),
 		ms(q[0].median()), ms(q[1].median()), ms(q[2].median()), ms(q[3].median()), slope, ms(drain), strings.Join(cpus, ", "), verdict)
+	say(b, "rate %5.0f/s: daemon A's steps (count, mean, p99 bucket bound): %s", rate, stepTimes(beforeA, afterA))
+	say(b, "rate %5.0f/s: daemon B's steps (count, mean, p99 bucket bound): %s", rate, stepTimes(beforeB, afterB))
 	b.ReportMetric(msf(fromSend.pct(50)), fmt.Sprintf("lag-p50-ms@%.0f", rate))
 	// Let B catch up and Asterisk settle before the next step.
 	waitSettled(b)

@@ -125,10 +125,18 @@ func waitIdle(tb testing.TB) { waitIdleMax(tb, 10*time.Minute) }
 // Asterisk became idle.
 func waitIdleMax(tb testing.TB, limit time.Duration) bool {
 	tb.Helper()
+	return waitIdleNodes(tb, limit, bed.Nodes...)
+}
+
+// waitIdleOf waits until n's Asterisk alone is idle.
+func waitIdleOf(tb testing.TB, n *node) { tb.Helper(); waitIdleNodes(tb, 10*time.Minute, n) }
+
+func waitIdleNodes(tb testing.TB, limit time.Duration, nodes ...*node) bool {
+	tb.Helper()
 	start := time.Now()
 	for time.Since(start) < limit {
 		busy := false
-		for _, n := range bed.Nodes {
+		for _, n := range nodes {
 			pid := n.AsteriskPid()
 			t0 := harness.CPUTime(pid)
 			time.Sleep(500 * time.Millisecond)
