@@ -358,8 +358,16 @@ func BenchmarkLiveLatency100(b *testing.B) {
 			rate = r
 		}
 	}
+	// QS_BENCH_LIVE_REASONS=1: each change gives a paused member a new
+	// reason instead, which costs Asterisk a sixteenth of a real pause
+	// (BenchmarkSustainedRate's baseline): queuesync's latency on a
+	// machine that Asterisk's own work does not load.
+	toggle := os.Getenv("QS_BENCH_LIVE_REASONS") != "1"
+	if !toggle {
+		asteriskAlone(b, bed.Nodes[0], pool, "lat0")
+	}
 	for b.Loop() {
-		liveLatency(b, pool, rate, dur)
+		liveLatency(b, pool, rate, dur, toggle)
 	}
 	restorePool(b, pool, want)
 }
@@ -380,7 +388,7 @@ func BenchmarkLiveLatencyWallboard(b *testing.B) {
 	builds := make(chan int, 1)
 	go func() { builds <- pollPage(ctx, web, 250*time.Millisecond) }()
 	for b.Loop() {
-		liveLatency(b, want[:200], 100, 20*time.Second)
+		liveLatency(b, want[:200], 100, 20*time.Second, true)
 	}
 	cancel()
 	say(b, "status page: %d answers read while the changes ran", <-builds)
@@ -406,7 +414,7 @@ func pollPage(ctx context.Context, addr string, interval time.Duration) int {
 	return n
 }
 
-func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
+func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration, toggle bool) {
 	A, B := bed.Nodes[0], bed.Nodes[1]
 	oa, ob := observe(b, A), observe(b, B)
 	defer oa.close()
@@ -419,10 +427,12 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dr := &driver{cl: client(b, A), pool: pool, toggle: true, tag: "lat"}
+	dr := &driver{cl: client(b, A), pool: pool, toggle: toggle, tag: "lat"}
 	profiled := profileDaemons(b, b.Name(), dur)
+	cpu := startCPU(A, B)
 	chs := dr.run(context.Background(), rate, dur)
 	waitApplied(chs, oa, ob, 10*time.Second)
+	cpus := cpu.shares()
 	profiled()
 	after, err := A.Scrape()
 	if err != nil {
@@ -454,6 +464,7 @@ func liveLatency(b *testing.B, pool []member, rate float64, dur time.Duration) {
 	say(b, "A action sent -> B event:  p50 %s  p90 %s  p99 %s  max %s ms", ms(fromSend.pct(50)), ms(fromSend.pct(90)), ms(fromSend.pct(99)), ms(fromSend.pct(100)))
 	say(b, "A event seen  -> B event:  p50 %s  p90 %s  p99 %s  max %s ms", ms(fromA.pct(50)), ms(fromA.pct(90)), ms(fromA.pct(99)), ms(fromA.pct(100)))
 	say(b, "baseline: A action sent -> A event:  p50 %s  p99 %s ms", ms(onA.pct(50)), ms(onA.pct(99)))
+	say(b, "CPU (one CPU = 100%%): %s", cpus)
 	stages(b, chs)
 	slowest(b, chs, 10)
 	h0, h1 := histogram(before, "queuesync_propagation_seconds"), histogram(after, "queuesync_propagation_seconds")
@@ -650,6 +661,33 @@ func waitSettled(tb testing.TB) {
 	waitIdle(tb)
 }
 
+// cpuShares follows the CPU time of both daemons and both Asterisks.
+type cpuShares struct {
+	start time.Time
+	names []string
+	pids  []int
+	cpu0  []time.Duration
+}
+
+func startCPU(A, B *node) *cpuShares {
+	c := &cpuShares{start: time.Now(), names: []string{"daemon A", "daemon B", "asterisk A", "asterisk B"},
+		pids: []int{A.Daemon().Pid(), B.Daemon().Pid(), A.AsteriskPid(), B.AsteriskPid()}}
+	for _, pid := range c.pids {
+		c.cpu0 = append(c.cpu0, harness.CPUTime(pid))
+	}
+	return c
+}
+
+// shares says what share of one CPU each used since startCPU.
+func (c *cpuShares) shares() string {
+	elapsed := time.Since(c.start).Seconds()
+	parts := make([]string, len(c.pids))
+	for i, pid := range c.pids {
+		parts[i] = fmt.Sprintf("%s %.0f%%", c.names[i], 100*(harness.CPUTime(pid)-c.cpu0[i]).Seconds()/elapsed)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // rampSteps numbers the steps, so that a rate tried twice still gives
 // every member new reasons.
 var rampSteps int
@@ -689,14 +727,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	oa, ob := observe(b, A), observe(b, B)
 	defer oa.close()
 	defer ob.close()
-	procs := []struct {
-		name string
-		pid  int
-	}{{"daemon A", A.Daemon().Pid()}, {"daemon B", B.Daemon().Pid()}, {"asterisk A", A.AsteriskPid()}, {"asterisk B", B.AsteriskPid()}}
-	cpu0 := make([]time.Duration, len(procs))
-	for i, p := range procs {
-		cpu0[i] = harness.CPUTime(p.pid)
-	}
+	cpu := startCPU(A, B)
 	beforeA, beforeB := scrape(b, A), scrape(b, B)
 	rampSteps++
 	dr := &driver{cl: client(b, A), pool: pool, tag: fmt.Sprintf("r%.0f-%d-", rate, rampSteps), maxInFly: 5000}
@@ -705,11 +736,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	sendEnd := time.Now()
 	waitApplied(chs, oa, ob, 20*time.Second)
 	afterA, afterB := scrape(b, A), scrape(b, B)
-	var cpus []string
-	elapsed := time.Since(start).Seconds()
-	for i, p := range procs {
-		cpus = append(cpus, fmt.Sprintf("%s %.0f%%", p.name, 100*(harness.CPUTime(p.pid)-cpu0[i]).Seconds()/elapsed))
-	}
+	cpus := cpu.shares()
 	failed := 0
 	for _, c := range chs {
 		if c.err != nil {
@@ -747,7 +774,7 @@ func rampStep(b *testing.B, A, B *node, pool []member, rate float64, d time.Dura
 	say(b, "rate %5.0f/s: sent %d (%.0f/s, peak %d in flight on A), %d failed, %d not on B; lag p50 %s p99 %s ms (of which A's own action->event p50 %s p99 %s ms; A event->B event p50 %s p99 %s ms); by quarter p50 %s / %s / %s / %s ms, trend %+.3f s/s; B caught up %s ms after the last change; CPU %s: %s",
 		rate, len(chs), achieved, dr.peak.Load(), failed, missing, ms(fromSend.pct(50)), ms(fromSend.pct(99)),
 		ms(onA.pct(50)), ms(onA.pct(99)), ms(fromA.pct(50)), ms(fromA.pct(99)),
-		ms(q[0].median()), ms(q[1].median()), ms(q[2].median()), ms(q[3].median()), slope, ms(drain), strings.Join(cpus, ", "), verdict)
+		ms(q[0].median()), ms(q[1].median()), ms(q[2].median()), ms(q[3].median()), slope, ms(drain), cpus, verdict)
 	say(b, "rate %5.0f/s: daemon A's steps (count, mean, p99 bucket bound): %s", rate, stepTimes(beforeA, afterA))
 	say(b, "rate %5.0f/s: daemon B's steps (count, mean, p99 bucket bound): %s", rate, stepTimes(beforeB, afterB))
 	b.ReportMetric(msf(fromSend.pct(50)), fmt.Sprintf("lag-p50-ms@%.0f", rate))
