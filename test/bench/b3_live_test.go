@@ -342,7 +342,16 @@ func histQuantile(before, after map[float64]float64, q float64) (float64, float6
 // QueueMemberPause event arrives minus the time A's action was sent (and
 // minus the time A's own event arrived). Baseline: A's own event after the
 // action was sent (what a bare AMI change costs on one node).
-func BenchmarkLiveLatency100(b *testing.B) {
+func BenchmarkLiveLatency100(b *testing.B) { benchLiveLatency(b, true) }
+
+// BenchmarkLiveLatencyReasons100 is BenchmarkLiveLatency100 with each
+// change giving a paused member a new reason (the pool paused beforehand):
+// Asterisk spends a sixteenth of a real pause's work on it
+// (BenchmarkSustainedRate's baseline), so this is queuesync's latency on a
+// machine Asterisk's own work does not load.
+func BenchmarkLiveLatencyReasons100(b *testing.B) { benchLiveLatency(b, false) }
+
+func benchLiveLatency(b *testing.B, toggle bool) {
 	want := members10k()
 	prepare(b, want)
 	pool := want[:200]
@@ -358,11 +367,6 @@ func BenchmarkLiveLatency100(b *testing.B) {
 			rate = r
 		}
 	}
-	// QS_BENCH_LIVE_REASONS=1: each change gives a paused member a new
-	// reason instead, which costs Asterisk a sixteenth of a real pause
-	// (BenchmarkSustainedRate's baseline): queuesync's latency on a
-	// machine that Asterisk's own work does not load.
-	toggle := os.Getenv("QS_BENCH_LIVE_REASONS") != "1"
 	if !toggle {
 		asteriskAlone(b, bed.Nodes[0], pool, "before") // not a reason the driver gives
 	}
