@@ -301,9 +301,6 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 	return nil
 }
 
-// runActions runs each step's actions in order, steps concurrently (AMI
-// pipelines them), bounded by sl: the steps start in groups, each group
-// once slots are free for all of it (see slots).
 // waiting returns what live state lacks of reg that no action can fix now
 // (state.Plan's Reports and Deferred).
 func waiting(reg state.Register, live *state.Live) []string {
@@ -311,6 +308,9 @@ func waiting(reg state.Register, live *state.Live) []string {
 	return append(plan.Reports, plan.Deferred...)
 }
 
+// runActions runs each step's actions in order, steps concurrently (AMI
+// pipelines them), bounded by sl: the steps start in groups, each group
+// once slots are free for all of it (see slots).
 func (s *Session) runActions(ctx context.Context, steps []*step, sl *slots) {
 	var todo []*step
 	for _, st := range steps {
