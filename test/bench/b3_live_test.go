@@ -536,9 +536,9 @@ func stepBuckets(m map[string]float64, step string) map[float64]float64 {
 // pipelined rate, and its CPU per change until idle), and, for scale, the
 // same for the pauses before (a real pause costs Asterisk far more work
 // after its response; steps of real pauses would measure that work).
-// QS_BENCH_RATES=250,250 tries only the rates listed. Afterwards both nodes' queue_log lines of the
-// run are replayed: a pause line that changed nothing (an echo, a change
-// applied twice) fails the benchmark.
+// Afterwards both nodes' queue_log lines of the run are replayed: a pause
+// line that changed nothing (an echo, a change applied twice) fails the
+// benchmark. QS_BENCH_RATES=250,250 tries only the rates listed.
 func BenchmarkSustainedRate(b *testing.B) {
 	want := members10k()
 	prepare(b, want)
