@@ -151,24 +151,49 @@ func BenchmarkLastChanges(b *testing.B) {
 
 // BenchmarkPutManyOne is the live path's journal write: one newer
 // register of one member, with its history record, on a journal of 10,000
-// members.
+// members. "set" is the statement over arrays, "each" the one-register
+// statement (putSQL); "settle" adds the settle a received change is
+// written and settled with.
 func BenchmarkPutManyOne(b *testing.B) {
-	s := openStore(b)
-	ctx := b.Context()
-	if _, err := s.PutMany(ctx, benchRegs(10000, 1), PutOptions{Source: "resync"}); err != nil {
-		b.Fatal(err)
-	}
-	wall := int64(1)
-	for b.Loop() {
-		wall++
-		r := benchRegs(1, wall)
-		r[0].Paused = wall%2 == 0
-		res, err := s.PutMany(ctx, r, PutOptions{Source: "ami"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !res[0].Stored {
-			b.Fatal("not stored")
-		}
+	for _, way := range []string{"set", "each", "set+settle", "each+settle"} {
+		b.Run(way, func(b *testing.B) {
+			s := openStore(b)
+			ctx := b.Context()
+			if _, err := s.PutMany(ctx, benchRegs(10000, 1), PutOptions{Source: "resync"}); err != nil {
+				b.Fatal(err)
+			}
+			o := PutOptions{Source: "ami"}
+			settle := way == "set+settle" || way == "each+settle"
+			if settle {
+				o = PutOptions{Source: PeerSource("sop2"), Pending: true, Via: "sop2"}
+			}
+			wall := int64(1)
+			for b.Loop() {
+				wall++
+				r := benchRegs(1, wall)
+				r[0].Paused = wall%2 == 0
+				var res []PutResult
+				var err error
+				if way == "set" || way == "set+settle" {
+					res, err = s.putSet(ctx, r, o)
+				} else {
+					res, err = s.putBatch(ctx, r, o)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !res[0].Stored {
+					b.Fatal("not stored")
+				}
+				if way == "set+settle" {
+					err = s.settleSet(ctx, r)
+				} else if way == "each+settle" {
+					err = s.Settle(ctx, r[0].Key(), r[0].Version())
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -152,10 +152,13 @@ func (s *Store) PutMany(ctx context.Context, regs []state.Register, o PutOptions
 	return res, nil
 }
 
-// putGood writes valid registers: in one statement when their keys are
-// distinct (putSet), else one statement per register, in order.
+// putGood writes valid registers: in one statement when there are several
+// of distinct keys (putSet), else one statement per register, in order. A
+// single register, the live path's write, takes the one-register statement:
+// PostgreSQL plans it in less time than the set statement saves (0.29
+// against 0.43 ms, BenchmarkPutManyOne).
 func (s *Store) putGood(ctx context.Context, regs []state.Register, o PutOptions) ([]PutResult, error) {
-	if distinctKeys(regs) {
+	if len(regs) > 1 && distinctKeys(regs) {
 		return s.putSet(ctx, regs, o)
 	}
 	return s.putBatch(ctx, regs, o)
@@ -222,8 +225,11 @@ func (s *Store) Settle(ctx context.Context, k state.Key, v state.Version) error 
 // SettleMany is Settle for many registers in one statement: it clears the
 // pending flag of each register whose stored version is still its own.
 func (s *Store) SettleMany(ctx context.Context, regs []state.Register) error {
-	if len(regs) == 0 {
+	switch len(regs) {
+	case 0:
 		return nil
+	case 1: // the live path's settle: the one-register statement is quicker (see putGood)
+		return s.Settle(ctx, regs[0].Key(), regs[0].Version())
 	}
 	if err := s.settleSet(ctx, regs); err != nil {
 		return fmt.Errorf("settle %d registers: %w", len(regs), err)
