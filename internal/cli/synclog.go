@@ -47,14 +47,14 @@ func (l *syncLog) Line(format string, args ...any) {
 	fmt.Fprintf(l.f, "%s %s %s\n", l.now().UTC().Format(time.RFC3339), l.node, fmt.Sprintf(format, args...))
 }
 
-// Outcomes logs every outcome that changed something or failed.
+// Outcomes logs every outcome that changed something, failed or carries a report.
 func (l *syncLog) Outcomes(op string, outs []engine.Outcome) {
 	for _, o := range outs {
 		l.Outcome(op, o)
 	}
 }
 
-// Outcome logs o if it changed something or failed.
+// Outcome logs o if it changed something, failed or carries a report.
 func (l *syncLog) Outcome(op string, o engine.Outcome) {
 	if !o.Notable() {
 		return

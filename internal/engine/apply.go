@@ -69,7 +69,7 @@ func (s *Session) decide(from string, r state.Register) *step {
 		}
 	}
 	plan := state.Plan(r, s.view.Members[k])
-	out.Winner, out.Actions, out.Reports, out.Result = ptr(r), plan.Actions, append(plan.Reports, plan.Deferred...), Applied
+	out.Winner, out.Actions, out.Reports, out.Result = ptr(r), plan.Actions, plan.Said(), Applied
 	pending := len(plan.Actions) > 0
 	st := &step{out: out, put: &r, pending: pending, via: from, target: r, settle: pending}
 	s.journal[k] = store.Entry{Register: r, Pending: pending, Via: from}

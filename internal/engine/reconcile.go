@@ -218,7 +218,7 @@ func (s *Session) keepPause(en store.Entry, live *state.Live) *step {
 	plan := state.Plan(reg, live)
 	out := s.outcome(reg, Journalled)
 	out.Local = &prev
-	out.Actions, out.Reports = plan.Actions, append(plan.Reports, plan.Deferred...)
+	out.Actions, out.Reports = plan.Actions, plan.Said()
 	acts := len(plan.Actions) > 0
 	return &step{out: out, put: &reg, pending: acts, target: reg, settle: acts}
 }
@@ -293,7 +293,7 @@ func (s *Session) restore(en store.Entry) *step {
 	reg := en.Register
 	plan := state.Plan(reg, s.view.Members[reg.Key()])
 	out := s.outcome(reg, Restored)
-	out.Actions, out.Reports = plan.Actions, append(plan.Reports, plan.Deferred...)
+	out.Actions, out.Reports = plan.Actions, plan.Said()
 	if len(plan.Actions) == 0 && len(out.Reports) > 0 {
 		out.Result = Reported
 	}

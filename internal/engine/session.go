@@ -292,20 +292,13 @@ func (s *Session) putChunk(ctx context.Context, sts []*step, o store.PutOptions)
 			// time during a call) is still worth saying here.
 			cur := res[i].Current.Register
 			st.out.Result, st.out.Winner, st.out.Actions = Stale, ptr(cur), nil
-			st.out.Reports = waiting(cur, s.view.Members[cur.Key()])
+			st.out.Reports = state.Plan(cur, s.view.Members[cur.Key()]).Said()
 			s.journal[st.put.Key()] = res[i].Current
 			continue
 		}
 		s.journal[st.put.Key()] = store.Entry{Register: *st.put, Pending: o.Pending, Via: o.Via}
 	}
 	return nil
-}
-
-// waiting returns what live state lacks of reg that no action can fix now
-// (state.Plan's Reports and Deferred).
-func waiting(reg state.Register, live *state.Live) []string {
-	plan := state.Plan(reg, live)
-	return append(plan.Reports, plan.Deferred...)
 }
 
 // runActions runs each step's actions in order, steps concurrently (AMI

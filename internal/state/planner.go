@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -21,6 +22,12 @@ type PlanResult struct {
 // Empty reports whether the plan has neither actions nor reports, that is
 // whether live state already holds the target.
 func (p PlanResult) Empty() bool { return len(p.Actions) == 0 && len(p.Reports) == 0 }
+
+// Said returns what the plan tells an operator instead of doing now: its
+// Reports, then its Deferred differences.
+func (p PlanResult) Said() []string {
+	return append(slices.Clip(p.Reports), p.Deferred...)
+}
 
 // Plan returns the minimal AMI actions that move a member's live state have
 // (nil: not in the queue) to the register want (architecture.md §2 rule 2, 6, 7):
